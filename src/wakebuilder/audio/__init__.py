@@ -1,0 +1,1 @@
+"""Audio formats, decoding and recording checks."""
