@@ -1,0 +1,1 @@
+"""The one streaming detector, used by every consumer, and long-audio evaluation."""

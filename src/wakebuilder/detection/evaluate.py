@@ -1,0 +1,112 @@
+"""False accepts per hour, false-reject rates and threshold calibration.
+
+All counts use the same semantics as :class:`~wakebuilder.detection.detector.DetectionLogic`
+(smoothing, warm-up, threshold, refractory), computed sparsely so thousands of thresholds can
+be tried on hours of audio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from wakebuilder.audio.format import FRAME_MS
+from wakebuilder.detection.config import DetectorConfig
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def smoothed_scores(scores: npt.ArrayLike, config: DetectorConfig) -> FloatArray:
+    """Scores as DetectionLogic sees them: warm-up frames zeroed, then a trailing mean."""
+    s = np.asarray(scores, dtype=np.float64).copy()
+    s[: config.warmup_frames] = 0.0
+    n = config.smoothing_frames
+    if n > 1 and len(s):
+        c = np.concatenate([[0.0], np.cumsum(s)])
+        idx = np.arange(1, len(s) + 1)
+        lo = np.maximum(idx - n, 0)
+        s = (c[idx] - c[lo]) / (idx - lo)
+    s[: config.warmup_frames] = -np.inf  # never fires during warm-up
+    return s
+
+
+def count_events(smoothed: FloatArray, threshold: float, refractory_ms: int) -> int:
+    """Number of detections in one stream of smoothed scores."""
+    frames = np.flatnonzero(smoothed >= threshold)
+    if frames.size == 0:
+        return 0
+    gap = refractory_ms / FRAME_MS
+    count, last = 0, -np.inf
+    for f in frames:
+        if f - last >= gap:
+            count += 1
+            last = f
+    return count
+
+
+def hours_of(streams: Sequence[npt.ArrayLike]) -> float:
+    """Audio hours covered by frame-score streams."""
+    return sum(len(np.asarray(s)) for s in streams) * FRAME_MS / 3_600_000
+
+
+def fa_per_hour(smoothed_streams: Sequence[FloatArray], threshold: float,
+                config: DetectorConfig) -> float:
+    """False accepts per hour over negative streams."""
+    hours = hours_of(smoothed_streams)
+    if hours == 0:
+        return float("nan")
+    events = sum(count_events(s, threshold, config.refractory_ms) for s in smoothed_streams)
+    return events / hours
+
+
+def frr(positive_peaks: npt.ArrayLike, threshold: float) -> float:
+    """False-reject rate: share of positives whose peak smoothed score is below threshold."""
+    peaks = np.asarray(positive_peaks, dtype=np.float64)
+    return float(np.mean(peaks < threshold)) if peaks.size else float("nan")
+
+
+def choose_threshold(smoothed_streams: Sequence[FloatArray], target_fa_per_hour: float,
+                     config: DetectorConfig, *, floor: float = 0.05,
+                     ceiling: float = 0.9999) -> float:
+    """Lowest threshold whose false accepts on the streams stay within the target budget.
+
+    The budget is ``floor(target * hours)`` events, so a short calibration stream errs on the
+    side of fewer false accepts.
+    """
+    hours = hours_of(smoothed_streams)
+    budget = int(np.floor(target_fa_per_hour * hours)) if hours else 0
+    finite = [s[np.isfinite(s)] for s in smoothed_streams]
+    pool = np.concatenate(finite) if finite else np.zeros(0)
+    top = np.sort(pool[pool >= floor])[::-1][:5000]
+    candidates = np.unique(np.concatenate([top + 1e-6, np.linspace(floor, ceiling, 200)]))
+    candidates = candidates[(candidates >= floor) & (candidates <= ceiling)]
+    lo, hi = 0, len(candidates) - 1
+    # Events fall (nearly) monotonically with the threshold: binary search, then verify.
+    while lo < hi:
+        mid = (lo + hi) // 2
+        events = sum(count_events(s, candidates[mid], config.refractory_ms)
+                     for s in smoothed_streams)
+        if events <= budget:
+            hi = mid
+        else:
+            lo = mid + 1
+    return float(candidates[lo])
+
+
+def det_curve(smoothed_streams: Sequence[FloatArray], positive_peaks: npt.ArrayLike,
+              config: DetectorConfig, n_points: int = 40) -> list[dict[str, float]]:
+    """DET points (threshold, FA/h, FRR) over thresholds spread along the score range."""
+    peaks = np.asarray(positive_peaks, dtype=np.float64)
+    qs = np.unique(np.concatenate([np.quantile(peaks, np.linspace(0, 0.6, n_points // 2))
+                                   if peaks.size else np.zeros(0),
+                                   1 - np.logspace(-4, -0.3, n_points // 2)]))
+    points = []
+    for t in np.sort(qs):
+        if not 0 < t < 1:
+            continue
+        points.append({"threshold": round(float(t), 6),
+                       "fa_per_hour": round(fa_per_hour(smoothed_streams, t, config), 4),
+                       "frr": round(frr(peaks, t), 4)})
+    return points

@@ -1,0 +1,1 @@
+"""The openWakeWord feature front end and the negative feature store."""

@@ -1,0 +1,1 @@
+"""Model manifests, the versioned on-disk model store, and export."""

@@ -1,0 +1,49 @@
+"""The JSON metadata written next to every model (``{id}.json``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from wakebuilder.detection.config import DetectorConfig
+
+MANIFEST_VERSION = 1
+
+
+def utc_now() -> str:
+    """Current UTC time as ISO 8601 with a ``Z`` suffix."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class DetPoint(BaseModel):
+    """One point of the DET curve: false accepts per hour vs false-reject rate."""
+
+    threshold: float
+    fa_per_hour: float
+    frr: float
+
+
+class ModelManifest(BaseModel):
+    """Everything needed to load, judge and reproduce a model."""
+
+    manifest_version: int = MANIFEST_VERSION
+    id: str
+    wake_word: str
+    type: Literal["custom", "default"] = "custom"
+    created_at: str = Field(default_factory=utc_now)
+    threshold: float
+    detector: DetectorConfig
+    target_fa_per_hour: float | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    det_curve: list[DetPoint] = Field(default_factory=list)
+    head_config: dict[str, Any] = Field(default_factory=dict)
+    training_config: dict[str, Any] = Field(default_factory=dict)
+    data_stats: dict[str, Any] = Field(default_factory=dict)
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    trainable_params: int = 0
+    versions: dict[str, str] = Field(default_factory=dict)
+    files: dict[str, str] = Field(default_factory=dict)
+    job_id: str | None = None
+    notes: list[str] = Field(default_factory=list)

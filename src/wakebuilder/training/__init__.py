@@ -1,0 +1,1 @@
+"""Training: configuration, the head network, the loop, calibration and the pipeline."""
