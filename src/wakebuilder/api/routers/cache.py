@@ -1,0 +1,86 @@
+"""Negative-cache endpoints: info, build (a background job), clear."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from wakebuilder.api.deps import DispatcherDep, JobStoreDep, SettingsDep
+from wakebuilder.api.schemas import CacheBuildPublic, CacheInfoPublic, MessagePublic
+from wakebuilder.errors import ConflictError, EngineUnavailableError
+from wakebuilder.jobs.store import ACTIVE, JobStore
+from wakebuilder.settings import Settings
+
+router = APIRouter(prefix="/api/cache", tags=["cache"])
+
+CACHE_KIND = "cache"
+
+
+def _paths(settings: Settings) -> Any:
+    from wakebuilder.training.pipeline import PipelinePaths
+
+    return PipelinePaths.under(settings.data_dir)
+
+
+def _backend() -> Any:
+    try:
+        from wakebuilder.training import negatives
+    except ImportError as exc:
+        raise EngineUnavailableError("the negative feature store is not available",
+                                     {"engine": "negative_cache"}) from exc
+    return negatives
+
+
+def _active_build(jobs: JobStore) -> dict[str, Any] | None:
+    active = jobs.list(kind=CACHE_KIND, statuses=ACTIVE)
+    if not active:
+        return None
+    job = active[0]
+    return {"job_id": job.id, "status": job.status, "phase": job.phase,
+            "progress": round(job.progress, 2), "message": job.message}
+
+
+def _info(settings: Settings) -> dict[str, Any]:
+    return dict(_backend().cache_info(_paths(settings)))
+
+
+@router.get("/info", response_model=CacheInfoPublic)
+async def cache_info(settings: SettingsDep, jobs: JobStoreDep) -> CacheInfoPublic:
+    """Whether the negative cache exists, its size, and any build in progress."""
+    info = await run_in_threadpool(_info, settings)
+    build = _active_build(jobs)
+    last = jobs.list(kind=CACHE_KIND)
+    return CacheInfoPublic(
+        available=bool(info.get("available", False)),
+        chunk_count=int(info.get("chunk_count", 0)),
+        size_mb=float(info.get("size_mb", 0.0)), last_built=info.get("last_built"),
+        hours=info.get("hours"), entries=info.get("entries"), building=build is not None,
+        build_job=build or ({"job_id": last[0].id, "status": last[0].status,
+                             "error": last[0].error} if last else None))
+
+
+@router.post("/build", response_model=CacheBuildPublic)
+def build_cache(jobs: JobStoreDep, dispatcher: DispatcherDep,
+                max_workers: Annotated[int, Query(ge=1, le=64,
+                                                  description="Parallel workers")] = 4,
+                ) -> CacheBuildPublic:
+    """Start building the negative cache in a worker process; ``GET /api/cache/info``
+    reports its progress under ``build_job``."""
+    if _active_build(jobs) is not None:
+        raise ConflictError("A cache build is already running", {"build": _active_build(jobs)})
+    job = jobs.create(kind=CACHE_KIND, config={"max_workers": max_workers})
+    dispatcher.wake()
+    return CacheBuildPublic(message="Cache build started", job_id=job.id,
+                            estimated_time="Several minutes (depends on system)")
+
+
+@router.delete("", response_model=MessagePublic)
+async def clear_cache(settings: SettingsDep, jobs: JobStoreDep) -> MessagePublic:
+    """Remove every cached negative embedding (refused while a build runs)."""
+    if _active_build(jobs) is not None:
+        raise ConflictError("A cache build is running; cancel it or wait",
+                            {"build": _active_build(jobs)})
+    await run_in_threadpool(_backend().clear_cache, _paths(settings))
+    return MessagePublic(message="Cache cleared successfully")

@@ -1,0 +1,77 @@
+"""Model endpoints: list, details, download, delete."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from wakebuilder.api.deps import ModelStoreDep
+from wakebuilder.api.schemas import MessagePublic, ModelList, ModelPublic, ModelSummary
+from wakebuilder.modelstore.manifest import ModelManifest
+from wakebuilder.modelstore.store import ModelStore
+
+router = APIRouter(prefix="/api/models", tags=["models"])
+
+
+def _metric(m: ModelManifest, *keys: str) -> float | None:
+    for key in keys:
+        value = m.metrics.get(key)
+        if isinstance(value, int | float):
+            return float(value)
+    return None
+
+
+def _has_onnx(store: ModelStore, m: ModelManifest) -> bool:
+    return store.onnx_path(m.id).is_file()
+
+
+def summary(store: ModelStore, m: ModelManifest) -> ModelSummary:
+    return ModelSummary(id=m.id, wake_word=m.wake_word, type=m.type, created_at=m.created_at,
+                        accuracy=_metric(m, "accuracy"), f1_score=_metric(m, "f1_score", "f1"),
+                        threshold=m.threshold, fa_per_hour=_metric(m, "fa_per_hour"),
+                        frr=_metric(m, "frr"), has_onnx=_has_onnx(store, m), job_id=m.job_id)
+
+
+def details(store: ModelStore, m: ModelManifest) -> ModelPublic:
+    dumped: dict[str, Any] = m.model_dump()
+    return ModelPublic(
+        id=m.id, wake_word=m.wake_word, type=m.type, created_at=m.created_at,
+        threshold=m.threshold, metrics=m.metrics, training_config=m.training_config,
+        trainable_params=m.trainable_params, has_onnx=_has_onnx(store, m),
+        fa_per_hour=_metric(m, "fa_per_hour"), frr=_metric(m, "frr"),
+        target_fa_per_hour=m.target_fa_per_hour, detector=dumped["detector"],
+        history=m.history, det_curve=dumped["det_curve"], head_config=m.head_config,
+        data_stats=m.data_stats, files=m.files, job_id=m.job_id)
+
+
+@router.get("", response_model=ModelList)
+def list_models(models: ModelStoreDep,
+                type: Literal["custom", "default", "all"] = Query(  # noqa: A002 (seed name)
+                    "all", description="Filter by type")) -> ModelList:
+    """Every complete model, newest first."""
+    items = [summary(models, m) for m in models.list(type)]
+    return ModelList(models=items, total=len(items))
+
+
+@router.get("/{model_id}", response_model=ModelPublic)
+def get_model(model_id: str, models: ModelStoreDep) -> ModelPublic:
+    """Metrics, threshold, training config and history of one model."""
+    return details(models, models.get(model_id))
+
+
+@router.get("/{model_id}/download", response_class=Response,
+            responses={200: {"content": {"application/zip": {}}}})
+def download_model(model_id: str, models: ModelStoreDep) -> Response:
+    """The model directory as a ZIP file."""
+    data = models.zip_bytes(model_id)
+    return Response(data, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{model_id}.zip"'})
+
+
+@router.delete("/{model_id}", response_model=MessagePublic)
+def delete_model(model_id: str, models: ModelStoreDep) -> MessagePublic:
+    """Delete a custom model (default models are read-only: 409)."""
+    models.delete(model_id)
+    return MessagePublic(message="Model deleted successfully")

@@ -1,0 +1,154 @@
+"""Training endpoints: start, status, download, list, cancel, delete."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from wakebuilder.api.deps import DispatcherDep, JobStoreDep, ModelStoreDep, SettingsDep
+from wakebuilder.api.schemas import (
+    CancelPublic,
+    JobCreated,
+    JobList,
+    JobStatusPublic,
+    JobSummary,
+    MessagePublic,
+)
+from wakebuilder.api.uploads import save_recordings
+from wakebuilder.errors import ConflictError, JobAlreadyActiveError, JobNotFoundError
+from wakebuilder.jobs.store import COMPLETED, FINISHED, JobRecord, JobStore, check_job_id
+from wakebuilder.modelstore.store import confined
+from wakebuilder.training.config import TrainConfig
+from wakebuilder.wakeword import parse_wake_word
+
+router = APIRouter(prefix="/api/train", tags=["training"])
+
+TRAIN_KIND = "train"
+LOG_LINES = 50
+
+
+def format_elapsed(seconds: float) -> str:
+    """``"5m 23s"`` style durations."""
+    total = int(round(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{h}h {m}m {s}s"
+    return f"{m}m {s}s" if m else f"{s}s"
+
+
+def _train_job(jobs: JobStore, job_id: str) -> JobRecord:
+    job = jobs.get(check_job_id(job_id))
+    if job.kind != TRAIN_KIND:
+        raise JobNotFoundError(job_id)
+    return job
+
+
+def _num(metrics: dict[str, Any], *keys: str) -> float | None:
+    for key in keys:
+        value = metrics.get(key)
+        if isinstance(value, int | float):
+            return float(value)
+    return None
+
+
+def job_status(job: JobRecord, jobs: JobStore) -> JobStatusPublic:
+    """The status document of a job."""
+    metrics = {**job.metrics, **job.result.get("metrics", {})}
+    reason = (job.error or {}).get("details", {}).get("reason") if job.error else None
+    return JobStatusPublic(
+        job_id=job.id, status=job.status, phase=job.phase, progress=round(job.progress, 2),
+        current_epoch=job.current_epoch, total_epochs=job.total_epochs, metrics=metrics,
+        data_stats=job.data_stats, elapsed_time=format_elapsed(job.elapsed_s()),
+        elapsed_seconds=round(job.elapsed_s(), 2), wake_word=job.wake_word, kind=job.kind,
+        message=job.message, fa_per_hour=_num(metrics, "fa_per_hour", "calibrated_fa_per_hour"),
+        frr=_num(metrics, "frr", "calibrated_frr"), threshold=job.result.get("threshold"),
+        model_id=job.model_id, error=job.error, reason=reason,
+        cancel_requested=job.cancel_requested is not None,
+        queue_position=jobs.queue_position(job.id) if job.status == "pending" else None,
+        created_at=job.created_at, history=job.history, timings=job.timings,
+        config=job.config, logs=jobs.events(job.id, limit=LOG_LINES))
+
+
+@router.post("/start", response_model=JobCreated)
+async def start_training(
+    wake_word: Annotated[str, Form(min_length=1, max_length=200, description="Wake word text")],
+    config: Annotated[TrainConfig, Form()],
+    audio_files: Annotated[list[UploadFile], File(description="Voice recordings (1-5)")],
+    settings: SettingsDep, jobs: JobStoreDep, dispatcher: DispatcherDep,
+) -> JobCreated:
+    """Validate the wake word, options and every recording, then queue a training job."""
+    word = parse_wake_word(wake_word)
+    job_id = jobs.new_id()
+    target = confined(settings.uploads_dir, job_id)
+    saved, reports = await run_in_threadpool(
+        save_recordings, audio_files, target,
+        max_file_bytes=int(settings.max_upload_file_mb * 1_000_000))
+    inputs = {"recordings": [str(s.path.relative_to(settings.data_dir)) for s in saved],
+              "files": [s.name for s in saved], "reports": reports}
+    try:
+        job = jobs.create(kind=TRAIN_KIND, wake_word=word.text, config=config.model_dump(),
+                          inputs=inputs, job_id=job_id)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    dispatcher.wake()
+    return JobCreated(job_id=job.id, status=job.status, message="Training job created",
+                      queue_position=jobs.queue_position(job.id), recordings=reports)
+
+
+@router.get("/status/{job_id}", response_model=JobStatusPublic)
+def training_status(job_id: str, jobs: JobStoreDep) -> JobStatusPublic:
+    """Status, phase, progress, metrics and data stats of a job."""
+    return job_status(_train_job(jobs, job_id), jobs)
+
+
+@router.get("/download/{job_id}", response_class=Response,
+            responses={200: {"content": {"application/zip": {}}}})
+def download_job_model(job_id: str, jobs: JobStoreDep, models: ModelStoreDep) -> Response:
+    """The trained model of a completed job as a ZIP file."""
+    job = _train_job(jobs, job_id)
+    if job.status != COMPLETED or not job.model_id:
+        raise ConflictError(f"Job {job_id!r} has no model (status: {job.status})",
+                            {"job_id": job_id, "status": job.status})
+    data = models.zip_bytes(job.model_id)
+    return Response(data, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{job.model_id}.zip"'})
+
+
+@router.get("/jobs", response_model=JobList)
+def list_jobs(jobs: JobStoreDep) -> JobList:
+    """All training jobs, newest first."""
+    items = [JobSummary(job_id=j.id, wake_word=j.wake_word, status=j.status,
+                        created_at=j.created_at, phase=j.phase, progress=round(j.progress, 2),
+                        model_id=j.model_id) for j in jobs.list(kind=TRAIN_KIND)]
+    return JobList(jobs=items, total=len(items))
+
+
+@router.post("/cancel/{job_id}", response_model=CancelPublic)
+def cancel_training(job_id: str, jobs: JobStoreDep, dispatcher: DispatcherDep) -> CancelPublic:
+    """Cancel a queued job at once, or stop a running one (cooperatively, then forced)."""
+    job = _train_job(jobs, job_id)
+    if job.status in FINISHED:
+        raise ConflictError(f"Job {job_id!r} already finished (status: {job.status})",
+                            {"job_id": job_id, "status": job.status})
+    job = jobs.request_cancel(job.id)
+    dispatcher.wake()
+    message = "Job cancelled" if job.status == "cancelled" else "Cancellation requested"
+    return CancelPublic(job_id=job.id, status=job.status, message=message)
+
+
+@router.delete("/{job_id}", response_model=MessagePublic)
+def delete_job(job_id: str, jobs: JobStoreDep, settings: SettingsDep) -> MessagePublic:
+    """Delete a finished job (its model, if any, stays in the model store)."""
+    job = _train_job(jobs, job_id)
+    if job.active:
+        raise JobAlreadyActiveError(f"Job {job_id!r} is still {job.status}; cancel it first",
+                                    {"job_id": job_id, "status": job.status})
+    jobs.delete(job.id)
+    shutil.rmtree(confined(settings.uploads_dir, job.id), ignore_errors=True)
+    return MessagePublic(message="Job deleted successfully")

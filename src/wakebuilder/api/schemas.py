@@ -1,0 +1,190 @@
+"""Request and response shapes of the REST API (the reference's fields, plus additions)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorPublic(BaseModel):
+    """Every error response."""
+
+    error: str = Field(examples=["validation_error"])
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class MessagePublic(BaseModel):
+    message: str
+
+
+class HealthPublic(BaseModel):
+    status: str
+    version: str
+    timestamp: str
+
+
+class SystemInfo(BaseModel):
+    python_version: str
+    torch_version: str | None
+    onnxruntime_version: str | None
+    cuda_available: bool
+    device: str
+    platform: str
+    cpu_count: int
+
+
+class InfoPublic(BaseModel):
+    name: str
+    version: str
+    description: str
+    docs_url: str
+    system: SystemInfo
+
+
+class JobCreated(BaseModel):
+    job_id: str
+    status: str
+    message: str
+    queue_position: int | None = None
+    recordings: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class JobStatusPublic(BaseModel):
+    """``GET /api/train/status/{job_id}``: the reference's fields first, then additions."""
+
+    job_id: str
+    status: str
+    phase: str
+    progress: float
+    current_epoch: int | None = None
+    total_epochs: int | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    data_stats: dict[str, Any] = Field(default_factory=dict)
+    elapsed_time: str
+    elapsed_seconds: float
+    wake_word: str | None = None
+    kind: str = "train"
+    message: str = ""
+    fa_per_hour: float | None = None
+    frr: float | None = None
+    threshold: float | None = None
+    model_id: str | None = None
+    error: dict[str, Any] | None = None
+    reason: str | None = None
+    cancel_requested: bool = False
+    queue_position: int | None = None
+    created_at: str
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    logs: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class JobSummary(BaseModel):
+    job_id: str
+    wake_word: str | None
+    status: str
+    created_at: str
+    phase: str
+    progress: float
+    model_id: str | None = None
+
+
+class JobList(BaseModel):
+    jobs: list[JobSummary]
+    total: int
+
+
+class CancelPublic(BaseModel):
+    job_id: str
+    status: str
+    message: str
+
+
+class ModelSummary(BaseModel):
+    id: str
+    wake_word: str
+    type: str
+    created_at: str
+    accuracy: float | None = None
+    f1_score: float | None = None
+    threshold: float
+    fa_per_hour: float | None = None
+    frr: float | None = None
+    has_onnx: bool
+    job_id: str | None = None
+
+
+class ModelList(BaseModel):
+    models: list[ModelSummary]
+    total: int
+
+
+class ModelPublic(BaseModel):
+    id: str
+    wake_word: str
+    type: str
+    created_at: str
+    threshold: float
+    metrics: dict[str, Any]
+    training_config: dict[str, Any]
+    trainable_params: int
+    has_onnx: bool
+    fa_per_hour: float | None = None
+    frr: float | None = None
+    target_fa_per_hour: float | None = None
+    detector: dict[str, Any] = Field(default_factory=dict)
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    det_curve: list[dict[str, Any]] = Field(default_factory=list)
+    head_config: dict[str, Any] = Field(default_factory=dict)
+    data_stats: dict[str, Any] = Field(default_factory=dict)
+    files: dict[str, str] = Field(default_factory=dict)
+    job_id: str | None = None
+
+
+class DetectionPublic(BaseModel):
+    time_ms: int
+    time_s: float
+    score: float
+    frame: int
+
+
+class FileTestPublic(BaseModel):
+    detected: bool
+    confidence: float
+    threshold: float
+    model_id: str
+    processing_time_ms: float
+    detections: list[DetectionPublic]
+    duration_s: float
+    frames: int
+
+
+class DeviceRequest(BaseModel):
+    device: Literal["cpu", "cuda", "auto"]
+
+
+class DevicePublic(BaseModel):
+    device: str
+    cuda_available: bool
+    gpu_name: str | None = None
+    message: str | None = None
+
+
+class CacheInfoPublic(BaseModel):
+    available: bool
+    chunk_count: int
+    size_mb: float
+    last_built: str | None = None
+    hours: float | None = None
+    entries: int | None = None
+    building: bool = False
+    build_job: dict[str, Any] | None = None
+
+
+class CacheBuildPublic(BaseModel):
+    message: str
+    estimated_time: str
+    job_id: str

@@ -1,0 +1,1 @@
+"""Persistent training and cache-build jobs: a SQLite store and worker processes."""

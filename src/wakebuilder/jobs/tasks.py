@@ -1,0 +1,53 @@
+"""The task functions workers run: train a model, build the negative feature cache.
+
+Each takes a :class:`~wakebuilder.jobs.worker.JobContext` and returns a JSON-able result.
+Heavy imports happen inside the functions, in the worker process only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from wakebuilder.jobs.worker import JobContext
+
+TRAIN_RUNNER = "wakebuilder.jobs.tasks:train"
+CACHE_RUNNER = "wakebuilder.jobs.tasks:build_cache"
+CACHE_PHASE = "Building negative cache"
+
+
+def train(ctx: JobContext) -> dict[str, Any]:
+    """Run the training pipeline on the job's stored config and recordings."""
+    from wakebuilder.training.config import TrainConfig
+    from wakebuilder.training.pipeline import PipelinePaths, TrainRequest, run_training
+
+    job = ctx.job
+    paths = PipelinePaths.under(ctx.data_dir)
+    if ctx.default_models_dir is not None:
+        paths = PipelinePaths(models_dir=paths.models_dir, cache_dir=paths.cache_dir,
+                              negative_dir=paths.negative_dir, voices_dir=paths.voices_dir,
+                              default_models_dir=ctx.default_models_dir)
+    recordings = [ctx.data_dir / rel for rel in job.inputs.get("recordings", [])]
+    request = TrainRequest(wake_word=job.wake_word or "", recordings=recordings,
+                           config=TrainConfig.model_validate(job.config), job_id=job.id)
+    result = run_training(request, paths, progress=ctx.progress_event,
+                          should_cancel=ctx.should_cancel, threads=ctx.threads)
+    manifest = result.manifest
+    return {"model_id": result.model_id, "threshold": manifest.threshold,
+            "metrics": manifest.metrics, "data_stats": manifest.data_stats}
+
+
+def build_cache(ctx: JobContext) -> dict[str, Any]:
+    """Build (or extend) the negative feature cache."""
+    from wakebuilder.training.negatives import build_negative_cache
+    from wakebuilder.training.pipeline import PipelinePaths
+
+    max_workers = int(ctx.job.config.get("max_workers", 4))
+
+    def progress(fraction: float, message: str) -> None:
+        ctx.report(phase=CACHE_PHASE, progress=100.0 * fraction, message=message)
+
+    stats = build_negative_cache(PipelinePaths.under(Path(ctx.data_dir)),
+                                 max_workers=max_workers, progress=progress,
+                                 should_cancel=ctx.should_cancel)
+    return {"cache": stats}

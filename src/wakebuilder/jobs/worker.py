@@ -1,0 +1,155 @@
+"""The worker process: runs one job, reports progress to the store, polls for cancellation.
+
+Started by :class:`~wakebuilder.jobs.dispatcher.Dispatcher` with the ``spawn`` start method,
+so a worker shares no state with the server. A worker exits as soon as its server dies (so a
+killed server never leaves an orphan that could publish a model after the restart).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wakebuilder.errors import CancelledError, WakeBuilderError
+from wakebuilder.jobs.store import CANCELLED, COMPLETED, FAILED, JobRecord, JobStore
+
+log = logging.getLogger(__name__)
+
+CANCEL_POLL_S = 0.5
+"""How often ``should_cancel`` reads the database (at most)."""
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs (picklable)."""
+
+    job_id: str
+    db_path: Path
+    data_dir: Path
+    default_models_dir: Path | None
+    runner: str
+    """``module:function`` of the task, called as ``fn(JobContext) -> dict``."""
+    threads: int = 2
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class JobContext:
+    """What a task sees: the job row, paths, a progress reporter and a cancel check."""
+
+    def __init__(self, spec: WorkerSpec, store: JobStore, job: JobRecord) -> None:
+        self.spec = spec
+        self.store = store
+        self.job = job
+        self.data_dir = spec.data_dir
+        self.default_models_dir = spec.default_models_dir
+        self.threads = spec.threads
+        self._last_poll = 0.0
+        self._cancel = False
+        self._phase: str | None = None
+        self._phase_start = time.monotonic()
+        self.timings: dict[str, float] = {}
+
+    def _mark_phase(self, phase: str) -> None:
+        now = time.monotonic()
+        if self._phase is not None:
+            self.timings[self._phase] = round(
+                self.timings.get(self._phase, 0.0) + now - self._phase_start, 3)
+        if phase != self._phase:
+            self._phase, self._phase_start = phase, now
+
+    def report(self, *, phase: str, progress: float, message: str = "",
+               current_epoch: int | None = None, total_epochs: int | None = None,
+               metrics: dict[str, Any] | None = None,
+               data_stats: dict[str, Any] | None = None) -> None:
+        """Persist one progress update."""
+        self._mark_phase(phase)
+        self.store.update_progress(self.job.id, phase=phase, progress=progress, message=message,
+                                   current_epoch=current_epoch, total_epochs=total_epochs,
+                                   metrics=metrics, data_stats=data_stats,
+                                   timings=self.timings)
+
+    def progress_event(self, event: Any) -> None:
+        """Adapter for :class:`wakebuilder.training.progress.ProgressEvent` callbacks."""
+        self.report(phase=event.phase, progress=event.progress, message=event.message,
+                    current_epoch=event.current_epoch, total_epochs=event.total_epochs,
+                    metrics=event.metrics, data_stats=event.data_stats)
+
+    def should_cancel(self) -> bool:
+        """True once a cancel was requested (the database is read at most every 0.5 s)."""
+        now = time.monotonic()
+        if not self._cancel and now - self._last_poll >= CANCEL_POLL_S:
+            self._last_poll = now
+            self._cancel = self.store.cancel_requested(self.job.id)
+        return self._cancel
+
+    def finish_timings(self) -> dict[str, float]:
+        self._mark_phase("done")
+        return dict(self.timings)
+
+
+def resolve(ref: str) -> Callable[[JobContext], dict[str, Any] | None]:
+    """Import ``module:function``."""
+    module, _, name = ref.partition(":")
+    fn = getattr(importlib.import_module(module), name)
+    if not callable(fn):
+        raise TypeError(f"{ref} is not callable")
+    return fn  # type: ignore[no-any-return]
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Exit this process when the server that started it dies."""
+    try:  # Linux: the kernel delivers SIGKILL when the parent exits
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        log.debug("prctl unavailable; relying on the watcher thread")
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def run_job(spec: WorkerSpec, parent_pid: int | None = None) -> None:
+    """Process entry point: run the task, then record the final status."""
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s worker %(name)s: %(message)s")
+    store = JobStore(spec.db_path)
+    job = store.get(spec.job_id)
+    ctx = JobContext(spec, store, job)
+    try:
+        result = resolve(spec.runner)(ctx) or {}
+    except CancelledError:
+        store.finish(job.id, CANCELLED, timings=ctx.finish_timings(),
+                     error={"error": "cancelled", "message": "Cancelled by request",
+                            "details": {"reason": "cancelled"}})
+        return
+    except WakeBuilderError as exc:
+        store.finish(job.id, FAILED, error=exc.to_dict(), timings=ctx.finish_timings())
+        return
+    except Exception as exc:  # the job must record every failure; traceback goes to the log
+        log.exception("job %s crashed", job.id)
+        store.finish(job.id, FAILED, timings=ctx.finish_timings(), error={
+            "error": "internal_error", "message": f"Unexpected error: {type(exc).__name__}",
+            "details": {"reason": "crashed", "exception": type(exc).__name__}})
+        return
+    store.finish(job.id, COMPLETED, result=result, model_id=result.get("model_id"),
+                 metrics=result.get("metrics"), timings=ctx.finish_timings())
