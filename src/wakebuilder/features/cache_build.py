@@ -1,0 +1,173 @@
+"""Turning audio into stored embedding streams: bounded-memory decoding, padding, workers.
+
+A file is read in segments of at most :data:`SEGMENT_SECONDS`; each segment becomes its own
+stream (embedded from reset), so memory stays bounded whatever the file's length. Clips too
+short for one head window are padded with silence (mostly before the audio, so the clip ends
+near the window's end, where a detector fires).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import soundfile as sf
+
+from wakebuilder.audio.format import FRAME_SAMPLES, SAMPLE_RATE, Samples
+from wakebuilder.audio.io import decode_audio, resample
+from wakebuilder.errors import InvalidAudioError
+from wakebuilder.features.frontend import EMBEDDING_DIM, WINDOW_FRAMES, get_frontend
+
+SEGMENT_SECONDS = 300.0
+"""Longest piece of audio embedded as one stream."""
+MIN_STREAM_SAMPLES = (WINDOW_FRAMES + 1) * FRAME_SAMPLES
+"""Shorter audio is padded with silence to this length (one full window and a frame)."""
+TRAIL_PAD_SAMPLES = 3_200
+
+Embedder = Callable[[Samples], npt.NDArray[np.float32]]
+Segment = tuple[float, npt.NDArray[np.float16]]
+"""(seconds of source audio, embeddings as float16 ``(frames, 96)``)."""
+
+
+@dataclass
+class FileResult:
+    """What embedding one file produced: its segments, or why it failed."""
+
+    segments: list[Segment] = field(default_factory=list)
+    error: str | None = None
+
+
+def fingerprint(path: Path) -> str:
+    """Cheap change detector: size and modification time in nanoseconds."""
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def default_embedder() -> Embedder:
+    """The real openWakeWord streaming front end (one thread)."""
+    return get_frontend(1).embed_stream
+
+
+def pad_short(samples: Samples) -> Samples:
+    """Pad audio shorter than :data:`MIN_STREAM_SAMPLES` with silence."""
+    missing = MIN_STREAM_SAMPLES - len(samples)
+    if missing <= 0:
+        return samples
+    trail = min(missing, TRAIL_PAD_SAMPLES)
+    return np.concatenate([np.zeros(missing - trail, np.float32), samples,
+                           np.zeros(trail, np.float32)]).astype(np.float32)
+
+
+def split_samples(samples: Samples) -> Iterator[Samples]:
+    """Pieces of at most :data:`SEGMENT_SECONDS` of an in-memory signal."""
+    step = int(SEGMENT_SECONDS * SAMPLE_RATE)
+    for start in range(0, max(len(samples), 1), step):
+        yield samples[start:start + step]
+
+
+def embed_samples(samples: Samples, embed: Embedder) -> list[Segment]:
+    """Embed a signal as one stream per segment."""
+    out: list[Segment] = []
+    for piece in split_samples(np.asarray(samples, np.float32)):
+        emb = np.asarray(embed(pad_short(piece)), np.float32).reshape(-1, EMBEDDING_DIM)
+        out.append((len(piece) / SAMPLE_RATE, emb.astype(np.float16)))
+    return out
+
+
+def _soundfile_segments(path: Path) -> Iterator[Samples]:
+    """Read a libsndfile-readable file segment by segment (raises on unreadable files)."""
+    with sf.SoundFile(str(path)) as fh:
+        rate = fh.samplerate
+        block = max(1, int(SEGMENT_SECONDS * rate))
+        while True:
+            data = fh.read(block, dtype="float32", always_2d=True)
+            if len(data) == 0:
+                break
+            mono = np.nan_to_num(data.mean(axis=1)).astype(np.float32)
+            yield resample(mono, rate)
+
+
+def read_segments(path: Path) -> Iterator[Samples]:
+    """Decoded 16 kHz segments of a file; raises :class:`InvalidAudioError` when it can't."""
+    try:
+        first = True
+        for seg in _soundfile_segments(path):
+            first = False
+            yield seg
+        if first:
+            raise InvalidAudioError(path.name, "empty", f"{path.name}: contains no audio")
+        return
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
+        if not first:
+            raise InvalidAudioError(path.name, "undecodable",
+                                    f"{path.name}: decoding failed midway ({exc})") from exc
+    # Formats libsndfile cannot read (WebM/Opus, ...) go through FFmpeg, whole (max 600 s).
+    yield from split_samples(decode_audio(path))
+
+
+def embed_file(path: Path, embed: Embedder) -> FileResult:
+    """Embed every segment of one file; decoding problems become ``FileResult.error``."""
+    result = FileResult()
+    try:
+        for seg in read_segments(path):
+            result.segments.extend(embed_samples(seg, embed))
+    except InvalidAudioError as exc:
+        return FileResult(error=f"{exc.details.get('reason', 'invalid')}: {exc.message}")
+    except OSError as exc:
+        return FileResult(error=f"unreadable: {exc}")
+    return result
+
+
+_worker_embed: Embedder | None = None
+
+
+def _init_worker(embedder: Embedder | None) -> None:
+    global _worker_embed
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _worker_embed = embedder if embedder is not None else default_embedder()
+
+
+def _work(path: str) -> FileResult:
+    assert _worker_embed is not None
+    return embed_file(Path(path), _worker_embed)
+
+
+def run_files(paths: Sequence[Path], *, embedder: Embedder | None, max_workers: int,
+              should_stop: Callable[[], bool]) -> Iterator[tuple[int, FileResult]]:
+    """Yield ``(index, result)`` in input order; a pool of processes when ``max_workers > 1``.
+
+    Results are returned to the caller (the parent process), which alone writes the store.
+    At most ``2 * max_workers`` files are in flight, so memory stays bounded.
+    """
+    if max_workers <= 1:
+        embed = embedder if embedder is not None else default_embedder()
+        for i, path in enumerate(paths):
+            if should_stop():
+                return
+            yield i, embed_file(path, embed)
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(max_workers, mp_context=ctx, initializer=_init_worker,
+                                initargs=(embedder,)) as pool:
+        pending: deque[tuple[int, cf.Future[FileResult]]] = deque()
+        nxt = 0
+        try:
+            while pending or nxt < len(paths):
+                while nxt < len(paths) and len(pending) < 2 * max_workers:
+                    pending.append((nxt, pool.submit(_work, str(paths[nxt]))))
+                    nxt += 1
+                i, fut = pending.popleft()
+                yield i, fut.result()
+                if should_stop():
+                    return
+        finally:
+            for _, fut in pending:
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
