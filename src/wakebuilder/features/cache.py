@@ -18,7 +18,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -333,12 +333,14 @@ class NegativeStore:
                          kind_of: KindFn | None = None, progress: ProgressFn | None = None,
                          should_cancel: Callable[[], bool] | None = None,
                          max_workers: int = 1, root: Path | None = None,
-                         prune: bool = False) -> BuildReport:
+                         prune: bool | Iterable[str] = False) -> BuildReport:
         """Embed ``(source, path)`` files incrementally; unchanged files (size, mtime) are skipped.
 
         Names are paths relative to ``root`` when given (else absolute). Undecodable files are
         listed in the report. ``prune`` drops entries of the listed sources whose files are no
-        longer listed. On cancel, work done so far is committed, then CancelledError raised.
+        longer listed; an iterable of source names also prunes those sources (so a source
+        folder deleted entirely can be dropped). On cancel, work done so far is committed,
+        then CancelledError is raised.
         ``max_workers > 1`` embeds in spawned processes, each loading its own front end (a
         custom ``embedder`` must then be picklable); only this process writes the store.
         Other processes' stores see the result after :meth:`refresh`.
@@ -350,7 +352,8 @@ class NegativeStore:
         with self._writing(cancel) as state:
             plan = self._plan(state, files, kind_of or guess_kind, root, report)
             if prune:
-                report.pruned = self._prune(state, files, root)
+                extra = set() if prune is True else set(prune)
+                report.pruned = self._prune(state, files, root, extra)
             splits = assign_splits([(k, s, n) for s, n, _, k, _ in plan], state.entries)
             done = report.skipped + report.failed_count
             if progress:
@@ -408,9 +411,9 @@ class NegativeStore:
         return plan
 
     def _prune(self, state: IndexState, files: Sequence[tuple[str, Path]],
-               root: Path | None) -> int:
+               root: Path | None, extra_sources: set[str]) -> int:
         listed = {(s, self._name(Path(p), root)) for s, p in files}
-        sources = {s for s, _ in files}
+        sources = {s for s, _ in files} | extra_sources
         gone = {k for k in state.files if k[0] in sources and k not in listed}
         state.drop(gone)
         return len(gone)

@@ -101,6 +101,9 @@ def test_incremental_rebuild(store: NegativeStore, tmp_path: Path) -> None:
     changed.unlink()
     pruned = store.build_from_files(files[:2], root=root, prune=True)
     assert pruned.pruned == 1 and len(store.entries()) == 2
+    store.add_audio("generated", "g/a", const(2.0, 0.1), kind="noise")
+    gone = store.build_from_files([], prune=["s1"])
+    assert gone.pruned == 2 and [e.source for e in store.entries()] == ["generated"]
 
 
 def test_undecodable_files_are_reported(store: NegativeStore, tmp_path: Path) -> None:
