@@ -94,21 +94,30 @@ class FeatureFrontend:
                                                     MEL_CONTEXT_SAMPLES):end]))
         return np.concatenate(mels)
 
-    def embed_stream(self, samples: Samples) -> Embeddings:
-        """Embeddings ``(n_frames, 96)``: one per complete 1280-sample frame, from reset.
+    def mel_windows(self, samples: Samples, last: int | None = None) -> npt.NDArray[np.float32]:
+        """The ``(n, 76, 32)`` mel windows the embedding model sees, one per frame.
 
-        Equal to what :class:`StreamingFeatures` (and openWakeWord fed 1280-sample chunks)
-        produces for the same audio; a trailing partial frame is ignored.
+        ``last`` keeps only the windows of the last ``last`` frames.
         """
         mel = self.mel_stream(samples)
         n_frames = len(samples) // FRAME_SAMPLES
-        if n_frames == 0:
-            return np.zeros((0, EMBEDDING_DIM), np.float32)
+        first = 0 if last is None else max(0, n_frames - last)
         # Frame 0 adds 5 mel frames (no context yet), later frames add 8 each.
         ends = np.array([len(mel) - (n_frames - 1 - k) * MEL_FRAMES_PER_FRAME
-                         for k in range(n_frames)])
+                         for k in range(first, n_frames)], dtype=np.int64)
+        if ends.size == 0:
+            return np.zeros((0, MEL_FRAMES_PER_EMBEDDING, MEL_BINS), np.float32)
         idx = ends[:, None] - MEL_FRAMES_PER_EMBEDDING + np.arange(MEL_FRAMES_PER_EMBEDDING)
-        return self.embed(mel[idx])
+        return mel[idx]
+
+    def embed_stream(self, samples: Samples, last: int | None = None) -> Embeddings:
+        """Embeddings ``(n_frames, 96)``: one per complete 1280-sample frame, from reset.
+
+        Equal to what :class:`StreamingFeatures` (and openWakeWord fed 1280-sample chunks)
+        produces for the same audio; a trailing partial frame is ignored. ``last`` computes
+        only the embeddings of the last ``last`` frames.
+        """
+        return self.embed(self.mel_windows(samples, last))
 
     def new_stream(self) -> StreamingFeatures:
         """Fresh per-stream state that shares this front end's models."""

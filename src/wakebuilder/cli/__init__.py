@@ -1,0 +1,1 @@
+"""The ``wakebuilder`` command line."""

@@ -1,0 +1,162 @@
+"""Turning clips into training windows: placement in a stream, augmentation, features.
+
+A training example is a 26-frame (2.08 s) stream whose clip ends 100-400 ms before the
+stream's end; the embeddings of its last 17 frames give two 16-frame windows, in both of which
+the clip ended 20-400 ms before the window's end. Streams are computed with exactly the
+streaming chunking of the runtime (one mel call per 80 ms frame).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from wakebuilder.audio.format import FRAME_SAMPLES, SAMPLE_RATE, Samples
+from wakebuilder.augment.background_noise import AddBackground
+from wakebuilder.augment.bank import BackgroundBank
+from wakebuilder.augment.chain import AugmentChain, place_in_window
+from wakebuilder.augment.codec import Codec
+from wakebuilder.augment.filters import MicResponse
+from wakebuilder.augment.gain import GainDb
+from wakebuilder.augment.pitch import PitchShift
+from wakebuilder.augment.reverb import Reverb
+from wakebuilder.augment.speed import SpeedPerturb
+from wakebuilder.augment.vocal_tract import VocalTractWarp
+from wakebuilder.errors import CancelledError
+from wakebuilder.features.frontend import WINDOW_FRAMES, FeatureFrontend
+
+STREAM_FRAMES = 26
+STREAM_SAMPLES = STREAM_FRAMES * FRAME_SAMPLES
+WINDOWS_PER_STREAM = 2
+MIN_END_OFFSET_S, MAX_END_OFFSET_S = 0.10, 0.40
+NOISE_FLOOR_DB = (-75.0, -50.0)
+
+Windows = npt.NDArray[np.float32]
+
+
+@dataclass
+class Augmenters:
+    """Speaker transforms (on the clip) and channel transforms (on the whole stream)."""
+
+    speaker: AugmentChain
+    channel: AugmentChain
+    bank: BackgroundBank
+
+    @classmethod
+    def default(cls, bank: BackgroundBank, *, min_snr_db: float = 0.0,
+                max_snr_db: float = 20.0) -> Augmenters:
+        speaker = AugmentChain([
+            SpeedPerturb(min_factor=0.85, max_factor=1.15, p=0.6),
+            PitchShift(min_semitones=-3.0, max_semitones=3.0, p=0.5),
+            VocalTractWarp(min_factor=0.85, max_factor=1.15, p=0.6),
+        ])
+        channel = AugmentChain([
+            Reverb(min_rt60_s=0.1, max_rt60_s=0.9, min_drr_db=0.0, max_drr_db=15.0, p=0.4),
+            AddBackground(bank, min_snr_db=min_snr_db, max_snr_db=max_snr_db, p=0.75),
+            MicResponse(p=0.5),
+            Codec(p=0.1),
+            GainDb(min_gain_db=-18.0, max_gain_db=6.0, p=1.0),
+        ])
+        return cls(speaker, channel, bank)
+
+
+def noise_floor(n: int, bank: BackgroundBank, rng: np.random.Generator) -> Samples:
+    """A quiet background (-75 to -50 dBFS) so no stream holds digital silence."""
+    bg = bank.sample(n, rng)
+    rms = float(np.sqrt(np.mean(bg.astype(np.float64) ** 2))) or 1.0
+    level = 10 ** (rng.uniform(*NOISE_FLOOR_DB) / 20)
+    return (bg * np.float32(level / rms)).astype(np.float32)
+
+
+def make_stream(clip: Samples, rng: np.random.Generator, aug: Augmenters | None, *,
+                clean: bool = False) -> Samples:
+    """One 26-frame stream with ``clip`` ending 100-400 ms before its end."""
+    if aug is not None and not clean:
+        clip = aug.speaker(clip, rng)
+    offset = int(rng.uniform(MIN_END_OFFSET_S, MAX_END_OFFSET_S) * SAMPLE_RATE)
+    bed = noise_floor(STREAM_SAMPLES, aug.bank, rng) if aug is not None else None
+    stream = place_in_window(clip, window_samples=STREAM_SAMPLES, end_offset_samples=offset,
+                             rng=rng, background=bed)
+    if aug is not None and not clean:
+        stream = aug.channel(stream, rng)
+    return stream
+
+
+def stream_windows(frontend: FeatureFrontend, streams: Sequence[Samples],
+                   n_windows: int = WINDOWS_PER_STREAM) -> Windows:
+    """``(len(streams) * n_windows, 16, 96)`` windows ending at each stream's last frames."""
+    last = WINDOW_FRAMES + n_windows - 1
+    mels = np.stack([frontend.mel_windows(s, last=last) for s in streams])  # (S, last, 76, 32)
+    emb = frontend.embed(mels.reshape(-1, *mels.shape[2:])).reshape(len(streams), last, -1)
+    out = [emb[:, k:k + WINDOW_FRAMES] for k in range(n_windows)]
+    return np.stack(out, axis=1).reshape(-1, WINDOW_FRAMES, emb.shape[-1]).astype(np.float32)
+
+
+def windows_from_clips(frontend: FeatureFrontend, clips: Sequence[Samples], n_streams: int,
+                       rng: np.random.Generator, aug: Augmenters | None, *,
+                       clean: bool = False, batch: int = 64,
+                       should_cancel: Callable[[], bool] | None = None,
+                       progress: Callable[[int], None] | None = None) -> Windows:
+    """``n_streams`` augmented streams drawn round-robin from ``clips``, as windows."""
+    if not clips or n_streams <= 0:
+        return np.zeros((0, WINDOW_FRAMES, 96), np.float32)
+    order = np.resize(rng.permutation(len(clips)), n_streams)
+    parts = []
+    for start in range(0, n_streams, batch):
+        if should_cancel is not None and should_cancel():
+            raise CancelledError("training was cancelled")
+        idx = order[start:start + batch]
+        streams = [make_stream(clips[i], rng, aug, clean=clean) for i in idx]
+        parts.append(stream_windows(frontend, streams))
+        if progress is not None:
+            progress(min(start + batch, n_streams))
+    return np.concatenate(parts)
+
+
+def user_clip_negatives(clips: Sequence[Samples], rng: np.random.Generator) -> list[Samples]:
+    """Natural-voice negatives from the user's own clips: halves, and time-reversed clips."""
+    out: list[Samples] = []
+    for clip in clips:
+        n = len(clip)
+        for frac in (0.35, 0.5):
+            cut = int(n * (frac + rng.uniform(-0.05, 0.05)))
+            out.append(clip[:cut].copy())
+            out.append(clip[n - cut:].copy())
+        out.append(clip[::-1].copy())
+    return [c for c in out if len(c) > SAMPLE_RATE // 10]
+
+
+def peak_scores(frontend: FeatureFrontend, score_windows: Callable[[Windows], np.ndarray],
+                clips: Sequence[Samples], rng: np.random.Generator, aug: Augmenters | None,
+                *, smoothing_frames: int = 1, lead_s: float = 1.6, tail_s: float = 0.8,
+                clean: bool = True) -> npt.NDArray[np.float64]:
+    """Peak detector score of each clip played inside a stream, as the detector would see it.
+
+    Each clip gets ``lead_s`` of background before and ``tail_s`` after; the peak is taken
+    over frames after the warm-up, with the given smoothing.
+    """
+    peaks = []
+    for clip in clips:
+        c = clip if (clean or aug is None) else aug.speaker(clip, rng)
+        n = int((lead_s + tail_s) * SAMPLE_RATE) + len(c)
+        n += (-n) % FRAME_SAMPLES
+        bed = (noise_floor(n, aug.bank, rng) if aug is not None
+               else np.zeros(n, np.float32))
+        start = int(lead_s * SAMPLE_RATE)
+        stream = bed.copy()
+        stream[start:start + len(c)] += c
+        if aug is not None and not clean:
+            stream = aug.channel(stream, rng)
+        emb = frontend.embed_stream(stream)
+        if len(emb) < WINDOW_FRAMES:
+            peaks.append(0.0)
+            continue
+        view = np.lib.stride_tricks.sliding_window_view(emb, (WINDOW_FRAMES, emb.shape[1]))
+        s = np.asarray(score_windows(np.ascontiguousarray(view[:, 0])), np.float64)
+        if smoothing_frames > 1:
+            s = np.convolve(s, np.ones(smoothing_frames) / smoothing_frames)[: len(s)]
+        peaks.append(float(s.max()))
+    return np.asarray(peaks)
