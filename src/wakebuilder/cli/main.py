@@ -6,12 +6,13 @@ import logging
 
 import typer
 
-from wakebuilder.cli import detect, serve, train
+from wakebuilder.cli import data, detect, serve, train
 
 app = typer.Typer(help="WakeBuilder: custom wake words, trained offline on a CPU.",
                   no_args_is_help=True, add_completion=False)
 train.register(app)
 detect.register(app)
+data.register(app)
 serve.register(app)
 
 

@@ -50,9 +50,9 @@ def fingerprint(path: Path) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def default_embedder() -> Embedder:
-    """The real openWakeWord streaming front end (one thread)."""
-    return get_frontend(1).embed_stream
+def default_embedder(threads: int = 1) -> Embedder:
+    """The real openWakeWord streaming front end."""
+    return get_frontend(threads).embed_stream
 
 
 def pad_short(samples: Samples) -> Samples:
@@ -61,8 +61,10 @@ def pad_short(samples: Samples) -> Samples:
     if missing <= 0:
         return samples
     trail = min(missing, TRAIL_PAD_SAMPLES)
-    return np.concatenate([np.zeros(missing - trail, np.float32), samples,
-                           np.zeros(trail, np.float32)]).astype(np.float32)
+    # A faint, fixed noise floor rather than digital silence, which no microphone produces.
+    floor = np.random.default_rng(missing).normal(0, 3e-4, missing).astype(np.float32)
+    return np.concatenate([floor[:missing - trail], samples, floor[missing - trail:]]
+                          ).astype(np.float32)
 
 
 def split_samples(samples: Samples) -> Iterator[Samples]:
@@ -147,7 +149,7 @@ def run_files(paths: Sequence[Path], *, embedder: Embedder | None, max_workers: 
     At most ``2 * max_workers`` files are in flight, so memory stays bounded.
     """
     if max_workers <= 1:
-        embed = embedder if embedder is not None else default_embedder()
+        embed = embedder if embedder is not None else default_embedder(threads=2)
         for i, path in enumerate(paths):
             if should_stop():
                 return

@@ -1,0 +1,96 @@
+"""``wakebuilder corpus`` and ``wakebuilder cache``: negative audio and its feature store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from wakebuilder.corpus.fetch import fetch_corpus
+from wakebuilder.corpus.model import CorpusProgress
+from wakebuilder.corpus.sources import get_sources
+from wakebuilder.errors import WakeBuilderError
+from wakebuilder.training.negatives import build_negative_cache, cache_info, clear_cache
+from wakebuilder.training.pipeline import PipelinePaths
+
+corpus_app = typer.Typer(help="Real-speech negative corpus from Debian packages.",
+                         no_args_is_help=True)
+cache_app = typer.Typer(help="The negative feature store used by every training job.",
+                        no_args_is_help=True)
+DATA_DIR = typer.Option(Path("data"), "--data-dir", help="Data directory")
+
+
+@corpus_app.command("list")
+def corpus_list() -> None:
+    """List the corpus sources (Debian packages, licence, language)."""
+    for s in get_sources():
+        typer.echo(f"{s.id:<28} {', '.join(s.packages):<50} {s.licence}")
+
+
+@corpus_app.command("fetch")
+def corpus_fetch(data_dir: Path = DATA_DIR,
+                 source: list[str] = typer.Option(None, "--source",
+                                                  help="Only these sources (repeatable)"),
+                 optional: bool = typer.Option(False, "--optional",
+                                               help="Exit 0 with a warning when apt is missing"),
+                 ) -> None:
+    """Fetch real speech with apt-get download into DATA_DIR/negative/corpus (licences kept)."""
+    console = Console(stderr=True)
+
+    def on_progress(ev: CorpusProgress) -> None:
+        console.log(f"{ev.source}: {ev.stage} {ev.message} ({ev.clips} clips)")
+
+    try:
+        manifest = fetch_corpus(data_dir.resolve() / "negative" / "corpus",
+                                sources=source or None, progress=on_progress)
+    except WakeBuilderError as exc:
+        if optional:
+            console.print(f"[yellow]warning[/yellow] corpus not fetched: {exc.message}")
+            return
+        typer.echo(json.dumps(exc.to_dict()), err=True)
+        raise typer.Exit(2) from exc
+    console.print(f"{manifest.total_clips} clips, {manifest.total_seconds / 3600:.2f} h "
+                  f"from {len(manifest.sources)} sources")
+    for sid, reason in manifest.failures.items():
+        console.print(f"[red]failed[/red] {sid}: {reason}")
+    if manifest.failures and not optional:
+        raise typer.Exit(1)
+
+
+@cache_app.command("build")
+def cache_build(data_dir: Path = DATA_DIR,
+                max_workers: int = typer.Option(1, help="Worker processes")) -> None:
+    """Embed the generated corpus and every file under DATA_DIR/negative (incremental)."""
+    console = Console(stderr=True)
+    last = {"pct": -1}
+
+    def on_progress(fraction: float, message: str) -> None:
+        pct = int(fraction * 100)
+        if pct != last["pct"]:
+            last["pct"] = pct
+            console.log(f"{pct:3d}% {message}")
+
+    report = build_negative_cache(PipelinePaths.under(data_dir.resolve()),
+                                  max_workers=max_workers, progress=on_progress)
+    typer.echo(json.dumps(report, indent=2))
+
+
+@cache_app.command("info")
+def cache_info_cmd(data_dir: Path = DATA_DIR) -> None:
+    """Print the negative cache statistics as JSON."""
+    typer.echo(json.dumps(cache_info(PipelinePaths.under(data_dir.resolve())), indent=2))
+
+
+@cache_app.command("clear")
+def cache_clear(data_dir: Path = DATA_DIR) -> None:
+    """Delete every stored negative embedding."""
+    clear_cache(PipelinePaths.under(data_dir.resolve()))
+    typer.echo("cache cleared")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``corpus`` and ``cache`` command groups."""
+    app.add_typer(corpus_app, name="corpus")
+    app.add_typer(cache_app, name="cache")
