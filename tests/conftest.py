@@ -1,0 +1,80 @@
+"""Fixtures shared by every test package.
+
+``trained_model_dir`` trains one tiny real model (fast configuration) for tests that need
+one. Training is slow, so the model and its data directory (generated negatives, features)
+live in pytest's cache directory (``.pytest_cache``) and are reused by later sessions;
+``pytest --cache-clear`` or ``WAKEBUILDER_TEST_RETRAIN=1`` trains afresh. A file lock keeps
+concurrent sessions from training at the same time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+DEV_DATA = SHARED / "dev-data"
+COMPUTER_WAVS = sorted((DEV_DATA / "precise" / "computer").glob("*.wav"))
+TRAIN_WAVS = COMPUTER_WAVS[:3]
+"""The enrolment recordings of ``trained_model_dir``; every other "computer" clip is held out."""
+HELDOUT_WAVS = COMPUTER_WAVS[3:]
+MODEL_WAKE_WORD = "computer"
+
+
+def tone(seconds: float = 1.0, freq_hz: float = 440.0, amplitude: float = 0.3,
+         sample_rate: int = 16_000) -> npt.NDArray[np.float32]:
+    """A sine tone as float32 samples."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def computer_clips() -> list[Path]:
+    """Real recordings of "computer" (shared dev data); skips when they are missing."""
+    if not COMPUTER_WAVS:
+        pytest.skip("shared dev recordings are missing")
+    return COMPUTER_WAVS
+
+
+def _model_dir(models: Path) -> Path | None:
+    """The one complete model directory under ``models`` (``{id}.json`` and ``{id}.onnx``)."""
+    for d in sorted(models.iterdir()) if models.is_dir() else []:
+        if (d / f"{d.name}.json").is_file() and (d / f"{d.name}.onnx").is_file():
+            return d
+    return None
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(request: pytest.FixtureRequest) -> Path:
+    """A model directory (``{id}.onnx``, ``{id}.json``) of a tiny "computer" model.
+
+    Trained from :data:`TRAIN_WAVS` with ``fast_config(seed=0)``; treat it as read-only.
+    """
+    if len(COMPUTER_WAVS) < 6:
+        pytest.skip("shared dev recordings are missing")
+    root = Path(request.config.cache.mkdir("wakebuilder-trained-model"))
+    models = root / "models"
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.environ.get("WAKEBUILDER_TEST_RETRAIN") == "1" and models.exists():
+            shutil.rmtree(models)
+        found = _model_dir(models)
+        if found is None:
+            from wakebuilder.training.config import fast_config
+            from wakebuilder.training.pipeline import PipelinePaths, TrainRequest, run_training
+
+            shutil.rmtree(models, ignore_errors=True)
+            paths = replace(PipelinePaths.under(root / "data"), models_dir=models)
+            run_training(TrainRequest(MODEL_WAKE_WORD, list(TRAIN_WAVS), fast_config(seed=0)),
+                         paths, threads=2)
+            found = _model_dir(models)
+        if found is None:
+            raise RuntimeError(f"training wrote no model under {models}")
+        return found
