@@ -86,6 +86,10 @@ class BuildReport:
         return len(self.failed)
 
 
+def _excluded(source: str, exclude: Sequence[str]) -> bool:
+    return any(source == x or (x.endswith("/") and source.startswith(x)) for x in exclude)
+
+
 def guess_kind(source: str, path: Path) -> str:
     """Default kind from folder and file names (``corpus`` is natural speech)."""
     if source.split("/")[0].lower() in ("corpus", "speech"):
@@ -148,12 +152,14 @@ class NegativeStore:
                                    "re-read them") from None
         return self._mmap
 
-    def entries(self, split: str | None = None, kind: str | Sequence[str] | None = None
-                ) -> list[NegativeEntry]:
-        """Stored entries, optionally only one split and one kind (or several kinds)."""
+    def entries(self, split: str | None = None, kind: str | Sequence[str] | None = None,
+                *, exclude_sources: Sequence[str] = ()) -> list[NegativeEntry]:
+        """Stored entries, optionally only one split and one kind (or several kinds), without
+        the sources named in ``exclude_sources`` (exact names or ``prefix/`` prefixes)."""
         kinds = {kind} if isinstance(kind, str) else (set(kind) if kind is not None else None)
         return [e for e in self._current().entries
-                if (split is None or e.split == split) and (kinds is None or e.kind in kinds)]
+                if (split is None or e.split == split) and (kinds is None or e.kind in kinds)
+                and not _excluded(e.source, exclude_sources)]
 
     def embeddings(self, entry: NegativeEntry, dtype: npt.DTypeLike = np.float32
                    ) -> npt.NDArray[Any]:
@@ -162,10 +168,12 @@ class NegativeStore:
         return rows if np.dtype(dtype) == np.float16 else rows.astype(dtype)
 
     def sample_windows(self, n: int, rng: np.random.Generator, *, split: str = TRAIN,
-                       kinds: Sequence[str] | None = None) -> npt.NDArray[np.float32]:
+                       kinds: Sequence[str] | None = None,
+                       exclude_sources: Sequence[str] = ()) -> npt.NDArray[np.float32]:
         """``n`` random 16-frame windows ``(n, 16, 96)``, uniform over all windows of eligible
         entries (entries of at least 16 frames); a window never crosses an entry boundary."""
-        eligible = [e for e in self.entries(split, kinds) if e.frames >= WINDOW_FRAMES]
+        eligible = [e for e in self.entries(split, kinds, exclude_sources=exclude_sources)
+                    if e.frames >= WINDOW_FRAMES]
         if n <= 0 or not eligible:
             if n > 0:
                 raise ValueError(f"no {split} negatives of kinds {kinds} with "
@@ -183,10 +191,11 @@ class NegativeStore:
         out[order] = self._data()[rows.reshape(-1)].reshape(n, WINDOW_FRAMES, EMBEDDING_DIM)
         return out
 
-    def streams(self, split: str = CALIBRATION, kinds: Sequence[str] | None = None
+    def streams(self, split: str = CALIBRATION, kinds: Sequence[str] | None = None,
+                exclude_sources: Sequence[str] = ()
                 ) -> Iterator[tuple[NegativeEntry, npt.NDArray[np.float32]]]:
         """Each entry of a split with its float32 embeddings, for calibration streams."""
-        for entry in self.entries(split, kinds):
+        for entry in self.entries(split, kinds, exclude_sources=exclude_sources):
             yield entry, self.embeddings(entry)
 
     def stats(self) -> dict[str, Any]:

@@ -47,7 +47,10 @@ class TrainConfig(BaseModel):
     ensemble: int = Field(default=1, ge=1, le=5, description="Heads averaged into one model")
     user_weight: float = Field(default=2.0, ge=0.1, le=20.0,
                                description="Loss weight of user-recording positives")
-    max_tts_voices: int = Field(default=0, ge=0, le=10_000, description="0 = all voices")
+    exclude_negative_sources: list[str] = Field(
+        default_factory=list, max_length=64,
+        description="Negative sources kept out of training (e.g. 'corpus/bass' held out for "
+                    "an evaluation); a trailing '/' excludes a prefix")
 
     def head_kind(self) -> str:
         """The head architecture the options select."""
@@ -64,6 +67,6 @@ def fast_config(**overrides: object) -> TrainConfig:
     """A small configuration for tests and demos (about a minute on 2 cores)."""
     base: dict[str, object] = dict(num_epochs=6, target_positive_samples=300, negative_ratio=4.0,
                                    steps_per_epoch=40, batch_size=128, learning_rate=0.001,
-                                   early_stopping=0, max_tts_voices=6)
+                                   early_stopping=0)
     base.update(overrides)
     return TrainConfig.model_validate(base)

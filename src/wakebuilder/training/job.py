@@ -106,6 +106,7 @@ class TrainingJob:
     def load_negatives(self) -> NegativeSource:
         self.report("Preparing negative data", 0.0, "opening the negative feature cache")
         neg = open_negatives(self.paths, rng=self.rng, use_real=self.cfg.use_real_negatives,
+                             exclude_sources=tuple(self.cfg.exclude_negative_sources),
                              progress=lambda f, m: self.report("Preparing negative data", f, m),
                              should_cancel=self._should_cancel, threads=self.threads)
         self.stats["negative_hours_train"] = round(neg.train_hours, 3)

@@ -149,9 +149,11 @@ class NegativeSource:
     store: NegativeStore
     kinds: tuple[str, ...] | None
     negative_files: list[Any]
+    exclude: tuple[str, ...] = ()
 
-    def _hours(self, split: str, kinds: tuple[str, ...] | None = None) -> float:
-        return sum(e.seconds for e in self.store.entries(split, kinds or self.kinds)) / 3600
+    def _hours(self, split: str | None, kinds: Any = None) -> float:
+        entries = self.store.entries(split, kinds or self.kinds, exclude_sources=self.exclude)
+        return sum(e.seconds for e in entries) / 3600
 
     @property
     def train_hours(self) -> float:
@@ -165,16 +167,17 @@ class NegativeSource:
     def natural_speech_hours(self) -> float:
         if self.kinds is not None and "speech" not in self.kinds:
             return 0.0
-        return sum(e.seconds for e in self.store.entries(None, "speech")) / 3600
+        return self._hours(None, "speech")
 
     def sample_windows(self, n: int, rng: np.random.Generator, *,
                        split: str = TRAIN) -> np.ndarray:
         """``n`` random negative windows of a split."""
-        return self.store.sample_windows(n, rng, split=split, kinds=self.kinds)
+        return self.store.sample_windows(n, rng, split=split, kinds=self.kinds,
+                                         exclude_sources=self.exclude)
 
     def calibration_streams(self) -> Iterator[np.ndarray]:
         """Embedding streams of the calibration split."""
-        for entry, emb in self.store.streams(CALIBRATION, self.kinds):
+        for entry, emb in self.store.streams(CALIBRATION, self.kinds, self.exclude):
             if entry.frames >= WINDOW_FRAMES:
                 yield emb
 
@@ -197,11 +200,16 @@ class NegativeSource:
 
 
 def open_negatives(paths: PipelinePaths, *, rng: np.random.Generator, use_real: bool = True,
+                   exclude_sources: tuple[str, ...] = (),
                    progress: Progress | None = None,
                    should_cancel: Callable[[], bool] | None = None,
                    threads: int = 1) -> NegativeSource:
     """Open the store, adding the generated corpus first if it is missing."""
     store = NegativeStore(store_root(paths))
     add_generated(store, paths, progress=progress, should_cancel=should_cancel)
-    files = iter_negative_files(paths.negative_dir) if use_real else []
-    return NegativeSource(store, None if use_real else GENERATED_KINDS, files)
+    files = [f for f in iter_negative_files(paths.negative_dir)
+             if not any(source_of(f, paths.negative_dir) == x
+                        or source_of(f, paths.negative_dir).startswith(x.rstrip("/") + "/")
+                        for x in exclude_sources)] if use_real else []
+    return NegativeSource(store, None if use_real else GENERATED_KINDS, files,
+                          tuple(exclude_sources))

@@ -1,0 +1,220 @@
+"""Development benchmark: train from text + 3 clips, measure FRR at fixed FA/h on real speech.
+
+For each word, 3 enrolment clips are drawn with a fixed seed from ``shared/dev-data``; every
+other clip of that word is a held-out positive. False accepts are counted on continuous
+negative audio never used in training: the ``corpus/bass`` real-speech source (excluded from
+the training negatives with ``exclude_negative_sources``) plus the dev-data clips of the other
+words and the not-wake-word clips, concatenated into long streams. Two conditions: positives
+as recorded, and positives mixed with real noise or generated music at 10 dB SNR.
+
+Training runs through the ``wakebuilder train`` CLI in a subprocess (wall time and peak RSS
+measured); scoring uses the exported ONNX head and the same detector semantics as live use.
+
+    python benchmarks/dev_benchmark.py --data-dir data --out benchmarks/out
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from wakebuilder.audio.format import SAMPLE_RATE
+from wakebuilder.audio.io import decode_audio
+from wakebuilder.augment.level import active_mask, power
+from wakebuilder.augment.music import generate_music
+from wakebuilder.detection.config import DetectorConfig
+from wakebuilder.detection.evaluate import choose_threshold, fa_per_hour, frr, smoothed_scores
+from wakebuilder.detection.model import WakeModel
+from wakebuilder.features.frontend import WINDOW_FRAMES, get_frontend
+from wakebuilder.modelstore.manifest import ModelManifest
+
+REPO = Path(__file__).resolve().parents[1]
+DEV = REPO.parent / "shared" / "dev-data"
+WORDS = {"snowboy": DEV / "picovoice" / "snowboy", "view glass": DEV / "picovoice" / "view_glass",
+         "athena": DEV / "precise" / "athena", "amelia": DEV / "precise" / "amelia",
+         "computer": DEV / "precise" / "computer"}
+OTHER_NEGATIVES = [DEV / "precise" / "not-wake-words" / "en"]
+NOISES = DEV / "precise" / "noises"
+EVAL_SOURCE = "corpus/bass"
+TARGETS = (0.1, 0.5, 1.0)
+SEGMENT_S = 600.0
+
+
+def concat_stream(files: list[Path], rng: np.random.Generator) -> list[np.ndarray]:
+    """Files back to back with 0.2-0.8 s pauses over a faint noise floor, in <= 10 min pieces."""
+    pieces, cur, n = [], [], 0
+    for f in files:
+        x = decode_audio(f)
+        gap = rng.normal(0, 3e-4, int(rng.uniform(0.2, 0.8) * SAMPLE_RATE)).astype(np.float32)
+        cur += [x, gap]
+        n += len(x) + len(gap)
+        if n > SEGMENT_S * SAMPLE_RATE:
+            pieces.append(np.concatenate(cur))
+            cur, n = [], 0
+    if cur:
+        pieces.append(np.concatenate(cur))
+    return pieces
+
+
+def eval_embeddings(name: str, files: list[Path], cache: Path) -> list[np.ndarray]:
+    """Embedding streams of held-out negative audio (cached as .npy)."""
+    path = cache / f"{name.replace('/', '_')}.npz"
+    if path.exists():
+        data = np.load(path)
+        return [data[k] for k in sorted(data.files, key=int)]
+    fe = get_frontend(2)
+    streams = [fe.embed_stream(p) for p in concat_stream(files, np.random.default_rng(0))]
+    cache.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{str(i): s for i, s in enumerate(streams)})
+    return streams
+
+
+def stream_scores(model: WakeModel, emb: np.ndarray) -> np.ndarray:
+    s = np.zeros(len(emb), np.float32)
+    if len(emb) >= WINDOW_FRAMES:
+        view = np.lib.stride_tricks.sliding_window_view(emb, (WINDOW_FRAMES, emb.shape[1]))
+        s[WINDOW_FRAMES - 1:] = model.score(np.ascontiguousarray(view[:, 0]))
+    return s
+
+
+def mix_at_snr(clip: np.ndarray, background: np.ndarray, snr_db: float) -> np.ndarray:
+    fg = power(clip, active_mask(clip))
+    bg = power(background) or 1e-12
+    return background * np.float32(np.sqrt(fg / 10 ** (snr_db / 10) / bg))
+
+
+def positive_peaks(model: WakeModel, det: DetectorConfig, files: list[Path], *,
+                   backgrounds: list[np.ndarray] | None, seed: int) -> np.ndarray:
+    """Peak smoothed score of each clip played in a 1.5 s lead + clip + 1.0 s tail stream."""
+    rng = np.random.default_rng(seed)
+    fe = get_frontend(2)
+    peaks = []
+    for i, f in enumerate(files):
+        clip = decode_audio(f)
+        lead, tail = int(1.5 * SAMPLE_RATE), SAMPLE_RATE
+        n = lead + len(clip) + tail
+        stream = rng.normal(0, 3e-4, n).astype(np.float32)
+        stream[lead:lead + len(clip)] += clip
+        if backgrounds:
+            bg = backgrounds[i % len(backgrounds)]
+            start = int(rng.integers(0, max(1, len(bg) - n)))
+            piece = np.resize(bg[start:start + n], n)
+            stream = stream + mix_at_snr(clip, piece, 10.0)
+            peak = float(np.max(np.abs(stream)))
+            if peak > 0.99:
+                stream *= np.float32(0.99 / peak)
+        s = smoothed_scores(stream_scores(model, fe.embed_stream(stream)), det)
+        peaks.append(float(np.max(s)))
+    return np.asarray(peaks)
+
+
+def train(word: str, clips: list[Path], out: Path, data_dir: Path, seed: int,
+          extra: dict[str, object]) -> tuple[Path, float, float]:
+    """Train through the CLI; returns (model dir, wall seconds, peak RSS MiB of the child)."""
+    cfg = {"exclude_negative_sources": [EVAL_SOURCE], **extra}
+    cmd = [sys.executable, "-m", "wakebuilder.cli.main", "train", "--wake-word", word,
+           "--out", str(out), "--data-dir", str(data_dir), "--seed", str(seed), "--json",
+           "--config", json.dumps(cfg)]
+    for c in clips:
+        cmd += ["--recording", str(c)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"training {word!r} failed:\n{proc.stderr[-3000:]}")
+    manifest = json.loads(proc.stdout)
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return out / manifest["id"], wall, rss
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--words", nargs="+", default=["snowboy", "view glass", "athena"])
+    ap.add_argument("--data-dir", type=Path, default=REPO / "data")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--enrol", type=int, default=3)
+    ap.add_argument("--config", default="{}", help="extra training options (JSON)")
+    args = ap.parse_args()
+    extra = json.loads(args.config)
+    command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+
+    bass = sorted((args.data_dir / "negative" / "corpus" / "bass").rglob("*.flac"))
+    if not bass:
+        sys.exit("corpus/bass is missing: run `wakebuilder corpus fetch` first")
+    cache = args.out / "eval_cache"
+    neg_streams = {"corpus/bass": eval_embeddings("corpus_bass", bass, cache)}
+    for folder in [*WORDS.values(), *OTHER_NEGATIVES]:
+        neg_streams[folder.name] = eval_embeddings(
+            f"dev_{folder.name}", sorted(folder.glob("*.wav")), cache)
+    rng = np.random.default_rng(123)
+    backgrounds = [decode_audio(p) for p in sorted(NOISES.glob("*.wav"))]
+    backgrounds += [generate_music(30 * SAMPLE_RATE, rng) for _ in range(3)]
+
+    results = []
+    for word in args.words:
+        folder = WORDS[word]
+        files = sorted(folder.glob("*.wav"))
+        order = np.random.default_rng(args.seed).permutation(len(files))
+        enrol = [files[i] for i in order[:args.enrol]]
+        heldout = [files[i] for i in order[args.enrol:]]
+        model_dir, wall, rss = train(word, enrol, args.out / "models", args.data_dir,
+                                     args.seed, extra)
+        manifest = ModelManifest.model_validate_json(
+            (model_dir / f"{model_dir.name}.json").read_text())
+        model = WakeModel(model_dir / f"{model_dir.name}.onnx")
+        det = manifest.detector
+        negs = [smoothed_scores(stream_scores(model, e), det)
+                for name, streams in neg_streams.items() if name != folder.name
+                for e in streams]
+        hours = sum(len(s) for s in negs) * 0.08 / 3600
+        clean = positive_peaks(model, det, heldout, backgrounds=None, seed=1)
+        noisy = positive_peaks(model, det, heldout, backgrounds=backgrounds, seed=2)
+        row: dict[str, object] = {
+            "word": word, "enrolment": [p.name for p in enrol], "heldout": len(heldout),
+            "eval_hours": round(hours, 3), "train_wall_s": round(wall, 1),
+            "train_peak_rss_mib": round(rss), "model_id": manifest.id,
+            "self_threshold": manifest.threshold,
+            "self_fa_per_hour": round(fa_per_hour(negs, manifest.threshold, det), 3),
+            "self_frr_clean": round(frr(clean, manifest.threshold), 4),
+            "self_frr_noisy": round(frr(noisy, manifest.threshold), 4),
+            "target_fa_per_hour": manifest.target_fa_per_hour,
+            "calibration_fa_per_hour": manifest.metrics.get("fa_per_hour"),
+            "calibration_hours": manifest.metrics.get("calibration_hours"),
+        }
+        for target in TARGETS:
+            t = choose_threshold(negs, target, det)
+            row[f"frr_clean@{target}"] = round(frr(clean, t), 4)
+            row[f"frr_noisy@{target}"] = round(frr(noisy, t), 4)
+            row[f"fa@{target}"] = round(fa_per_hour(negs, t, det), 3)
+        results.append(row)
+        print(json.dumps(row), flush=True)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "dev_benchmark.json").write_text(json.dumps(
+        {"command": command, "results": results}, indent=2))
+    print(f"\ncommand: {command}")
+    head = ("| word | held-out | eval h | FRR clean @0.1/0.5/1 FA/h | FRR 10 dB @0.1/0.5/1 | "
+            "self thr | self FA/h (target) | self FRR clean/noisy | train s | RSS MiB |")
+    print(head)
+    print("|" + "---|" * 10)
+    for r in results:
+        c = "/".join(f"{100 * float(r[f'frr_clean@{t}']):.1f}" for t in TARGETS)
+        n = "/".join(f"{100 * float(r[f'frr_noisy@{t}']):.1f}" for t in TARGETS)
+        print(f"| {r['word']} | {r['heldout']} | {r['eval_hours']} | {c} | {n} | "
+              f"{float(r['self_threshold']):.4f} | {r['self_fa_per_hour']} "
+              f"({r['target_fa_per_hour']}) | {100 * float(r['self_frr_clean']):.1f}/"
+              f"{100 * float(r['self_frr_noisy']):.1f} | {r['train_wall_s']} | "
+              f"{r['train_peak_rss_mib']} |")
+
+
+if __name__ == "__main__":
+    main()
