@@ -128,6 +128,44 @@ def embed_file(path: Path, embed: Embedder) -> FileResult:
 
 
 _worker_embed: Embedder | None = None
+BATCH_FILES = 48
+
+
+def _run_batched(paths: Sequence[Path], should_stop: Callable[[], bool]
+                 ) -> Iterator[tuple[int, FileResult]]:
+    """The real front end with one embedding call per group of files (much faster on the many
+    short clips of a speech corpus than one call per file). Results equal :func:`embed_file`."""
+    frontend = get_frontend(2)
+    for start in range(0, len(paths), BATCH_FILES):
+        if should_stop():
+            return
+        group: list[tuple[int, FileResult, list[tuple[float, int]]]] = []
+        windows: list[np.ndarray] = []
+        for i in range(start, min(start + BATCH_FILES, len(paths))):
+            result, pieces = FileResult(), []
+            try:
+                for seg in read_segments(paths[i]):
+                    for piece in split_samples(seg):
+                        mel = frontend.mel_windows(pad_short(piece))
+                        windows.append(mel)
+                        pieces.append((len(piece) / SAMPLE_RATE, len(mel)))
+            except InvalidAudioError as exc:
+                result = FileResult(error=f"{exc.details.get('reason', 'invalid')}: "
+                                          f"{exc.message}")
+                windows = windows[:len(windows) - len(pieces)]
+                pieces = []
+            except OSError as exc:
+                result = FileResult(error=f"unreadable: {exc}")
+                windows = windows[:len(windows) - len(pieces)]
+                pieces = []
+            group.append((i, result, pieces))
+        emb = frontend.embed(np.concatenate(windows)) if windows else np.zeros((0, EMBEDDING_DIM))
+        at = 0
+        for i, result, pieces in group:
+            for secs, n in pieces:
+                result.segments.append((secs, emb[at:at + n].astype(np.float16)))
+                at += n
+            yield i, result
 
 
 def _init_worker(embedder: Embedder | None) -> None:
@@ -148,12 +186,14 @@ def run_files(paths: Sequence[Path], *, embedder: Embedder | None, max_workers: 
     Results are returned to the caller (the parent process), which alone writes the store.
     At most ``2 * max_workers`` files are in flight, so memory stays bounded.
     """
+    if max_workers <= 1 and embedder is None:
+        yield from _run_batched(paths, should_stop)
+        return
     if max_workers <= 1:
-        embed = embedder if embedder is not None else default_embedder(threads=2)
         for i, path in enumerate(paths):
             if should_stop():
                 return
-            yield i, embed_file(path, embed)
+            yield i, embed_file(path, embedder)  # type: ignore[arg-type]
         return
     ctx = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers, mp_context=ctx, initializer=_init_worker,
