@@ -49,6 +49,11 @@ class DetectionLogic:
         self._recent: deque[float] = deque(maxlen=self.config.smoothing_frames)
         self._last_fire_ms: int | None = None
 
+    def set_config(self, config: DetectorConfig) -> None:
+        """Use ``config`` from the next frame on, keeping recent scores and refractory state."""
+        self.config = config
+        self._recent = deque(self._recent, maxlen=config.smoothing_frames)
+
     def step(self, score: float, frame: int) -> float | None:
         """Feed the raw score of ``frame``; return the smoothed score if it fires."""
         if frame < self.config.warmup_frames:
@@ -101,7 +106,7 @@ class StreamingDetector:
     def set_config(self, config: DetectorConfig) -> None:
         """Change threshold, smoothing or refractory period without losing audio state."""
         self.config = config
-        self._logic.config = config
+        self._logic.set_config(config)
 
     def process(self, samples: Samples) -> list[Detection]:
         """Consume float32 16 kHz samples; return detections of completed frames.
