@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from wakebuilder import __version__
 from wakebuilder.api.errors import register_error_handlers
 from wakebuilder.api.inference import ModelCache
-from wakebuilder.api.routers import cache, health, models, testing, training
+from wakebuilder.api.routers import cache, health, models, testing, training, ws
 from wakebuilder.api.security import BodyLimitMiddleware, TokenMiddleware
 from wakebuilder.jobs.dispatcher import Dispatcher
 from wakebuilder.jobs.store import JobStore
@@ -103,6 +103,7 @@ def create_app(settings: Settings, *, runners: dict[str, str] | None = None,
     for router in (health.router, training.router, models.router, testing.router,
                    cache.router):
         app.include_router(router)
+    app.include_router(ws.router)
     app.openapi = lambda: _openapi_with_400(app)  # type: ignore[method-assign]
     if (STATIC_DIR / "index.html").is_file():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
