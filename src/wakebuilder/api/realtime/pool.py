@@ -1,0 +1,113 @@
+"""The process-wide inference pool of the WebSocket: bounded threads, shared models, limits.
+
+Models come from the app's :class:`~wakebuilder.api.inference.ModelCache` (loaded once per
+process) and the feature front end from :func:`get_frontend`; a connection owns only its
+:class:`AudioStream`. Each connection has at most one job on the pool at a time, so the pool's
+FIFO queue serves connections in turn and a busy one cannot starve the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+from wakebuilder.api.inference import ModelCache
+from wakebuilder.api.realtime.stream import AudioStream
+from wakebuilder.detection.config import DetectorConfig
+from wakebuilder.errors import ConflictError
+from wakebuilder.features.frontend import get_frontend
+from wakebuilder.modelstore.manifest import ModelManifest
+from wakebuilder.modelstore.store import ModelStore, check_id
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RealtimeLimits:
+    """Limits that keep one connection from hurting the others (all audio time in seconds)."""
+
+    max_connections: int = 64
+    threads: int = max(1, min(4, os.cpu_count() or 1))
+    """Inference threads shared by every connection (each ONNX session uses one core)."""
+    max_chunk_s: float = 2.0
+    """Most audio one message may carry."""
+    queue_s: float = 4.0
+    """Most audio a connection may have waiting for inference; more is dropped."""
+    batch_s: float = 1.0
+    """Most queued audio one inference job takes (keeps turns short and fair)."""
+    flood_close_s: float = 10.0
+    """Dropped audio, draining at one second per second, at which the connection is closed."""
+    max_pending_controls: int = 32
+    score_interval_ms: int = 100
+    warning_interval_s: float = 1.0
+
+    @property
+    def max_chunk_bytes(self) -> int:
+        from wakebuilder.api.realtime.protocol import BYTES_PER_SAMPLE, MAX_SAMPLE_RATE
+
+        return int(self.max_chunk_s * MAX_SAMPLE_RATE) * BYTES_PER_SAMPLE
+
+
+class InferencePool:
+    """Shared threads and models for every WebSocket connection of one app."""
+
+    def __init__(self, store: ModelStore, cache: ModelCache, limits: RealtimeLimits) -> None:
+        self.store = store
+        self.cache = cache
+        self.limits = limits
+        self.connections = 0
+        self._executor = ThreadPoolExecutor(max_workers=limits.threads,
+                                            thread_name_prefix="wakebuilder-ws")
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking ``fn(*args)`` on the pool."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor,
+                                                                partial(fn, *args))
+
+    def try_acquire(self) -> bool:
+        """Take a connection slot (event-loop thread only); False when all are taken."""
+        if self.connections >= self.limits.max_connections:
+            return False
+        self.connections += 1
+        return True
+
+    def release(self) -> None:
+        self.connections = max(0, self.connections - 1)
+
+    def _open(self, model_id: str, threshold: float | None) -> tuple[ModelManifest, AudioStream]:
+        check_id(model_id)
+        manifest = self.store.get(model_id)
+        onnx = self.store.onnx_path(model_id)
+        if not onnx.is_file():
+            raise ConflictError(f"Model {model_id!r} has no ONNX file to test",
+                                {"model_id": model_id})
+        config: DetectorConfig = manifest.detector
+        if threshold is not None:
+            config = config.model_copy(update={"threshold": threshold})
+        model = self.cache.load(onnx, model_id)
+        return manifest, AudioStream(model, config, get_frontend())
+
+    async def open_stream(self, model_id: str, *,
+                          threshold: float | None = None) -> tuple[ModelManifest, AudioStream]:
+        """Validate the id, load (or reuse) the model and make a fresh stream for it."""
+        return await self.run(self._open, model_id, threshold)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def get_pool(state: Any, *, limits: RealtimeLimits | None = None) -> InferencePool:
+    """The app's pool (``app.state.realtime_pool``), created on first use."""
+    pool: InferencePool | None = getattr(state, "realtime_pool", None)
+    if pool is None:
+        if limits is None:
+            settings = getattr(state, "settings", None)
+            limits = RealtimeLimits(max_connections=getattr(settings, "ws_max_connections", 64))
+        pool = InferencePool(state.models, state.model_cache, limits)
+        state.realtime_pool = pool
+    return pool

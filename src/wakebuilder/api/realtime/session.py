@@ -1,0 +1,311 @@
+"""One WebSocket connection: lifecycle, bounded queue, inference turns and outgoing messages.
+
+The shape follows Starlette's ``WebSocketEndpoint``: :meth:`on_connect`, :meth:`on_receive`
+per message and :meth:`on_disconnect` always, in a ``finally``. Receiving never waits for
+inference: audio goes into a queue holding at most ``queue_s`` seconds; audio past that is
+dropped with a ``warning``, and a client that keeps flooding is closed with 1008. A separate
+task takes the queue in order (audio, config changes, resets), runs inference on the shared
+pool, sends detections at once and scores at most every ``score_interval_ms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from wakebuilder.api.realtime import protocol
+from wakebuilder.api.realtime.pool import InferencePool
+from wakebuilder.api.realtime.stream import AudioStream, StreamOutput
+from wakebuilder.audio.format import SAMPLE_RATE
+from wakebuilder.errors import (
+    EngineUnavailableError,
+    InvalidInputError,
+    NotFoundError,
+    WakeBuilderError,
+)
+
+log = logging.getLogger(__name__)
+
+WS_POLICY_VIOLATION = 1008
+WS_INTERNAL_ERROR = 1011
+WS_TRY_AGAIN_LATER = 1013
+
+
+@dataclass(frozen=True)
+class _Audio:
+    pcm: bytes
+    sample_rate: int
+    seconds: float
+
+
+_Item = _Audio | protocol.ConfigUpdate | protocol.Reset
+
+
+class _Closed(Exception):
+    """Raised inside the session once it has closed the socket itself."""
+
+
+class DetectionSession:
+    """Serves one connection of ``WS /api/test/ws/{model_id}``."""
+
+    def __init__(self, websocket: WebSocket, pool: InferencePool, model_id: str) -> None:
+        self.ws = websocket
+        self.pool = pool
+        self.limits = pool.limits
+        self.model_id = model_id
+        self.wake_word = model_id
+        self.sample_rate = SAMPLE_RATE
+        self.score_interval_ms = self.limits.score_interval_ms
+        self.stream: AudioStream | None = None
+        self._items: deque[_Item] = deque()
+        self._has_items = asyncio.Event()
+        self._queued_s = 0.0
+        self._controls = 0
+        self._worker: asyncio.Task[None] | None = None
+        self._send_lock = asyncio.Lock()
+        self._slot = False
+        self._dropped_s = 0.0
+        self._flood_s = 0.0
+        self._flood_at = time.monotonic()
+        self._warned_at = 0.0
+        self._score: tuple[float, int] | None = None
+        self._score_sent_at = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Accept, serve until the client leaves, always clean up."""
+        await self.ws.accept()
+        try:
+            await self.on_connect()
+            while True:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                await self.on_receive(message)
+        except (_Closed, WebSocketDisconnect):
+            pass
+        except Exception:
+            log.exception("WebSocket session for %r failed", self.model_id)
+            await self._close(WS_INTERNAL_ERROR, "internal error", WakeBuilderError(
+                "Internal error in the detection session", {"model_id": self.model_id}))
+        finally:
+            await self.on_disconnect()
+
+    async def on_connect(self) -> None:
+        """Check limits and query parameters, load the model, send ``ready``."""
+        if not self.pool.try_acquire():
+            await self._close(WS_TRY_AGAIN_LATER, "too many connections", EngineUnavailableError(
+                "Too many real-time connections; try again later",
+                {"reason": "too_many_connections", "limit": self.limits.max_connections}))
+        self._slot = True
+        try:
+            params = self.ws.query_params
+            if "sample_rate" in params:
+                self.sample_rate = protocol.check_sample_rate(params["sample_rate"])
+            threshold = _threshold(params.get("threshold"))
+            manifest, self.stream = await self.pool.open_stream(self.model_id,
+                                                                threshold=threshold)
+        except (InvalidInputError, NotFoundError) as exc:
+            await self._close(WS_POLICY_VIOLATION, exc.message, exc)
+        except WakeBuilderError as exc:
+            await self._close(WS_INTERNAL_ERROR, exc.message, exc)
+        self.wake_word = manifest.wake_word
+        self._worker = asyncio.create_task(self._work_or_close(), name=f"ws-{self.model_id}")
+        await self._send(protocol.ready(
+            model_id=self.model_id, wake_word=self.wake_word, config=self.stream.config,
+            sample_rate=self.sample_rate, score_interval_ms=self.score_interval_ms,
+            max_chunk_s=self.limits.max_chunk_s))
+
+    async def on_receive(self, message: Mapping[str, Any]) -> None:
+        """Handle one frame; client mistakes are answered with ``error`` and the socket stays."""
+        try:
+            parsed: protocol.ClientMessage = (
+                protocol.AudioChunk(message["bytes"]) if message.get("bytes") is not None
+                else protocol.parse_text(message.get("text") or "",
+                                         max_bytes=self.limits.max_chunk_bytes))
+            if isinstance(parsed, protocol.AudioChunk):
+                self._enqueue_audio(parsed)
+            elif isinstance(parsed, protocol.Ping):
+                await self._send({"type": "pong", "id": parsed.id,
+                                  "timestamp": protocol.utc_timestamp()})
+            else:
+                self._enqueue_control(parsed)
+        except InvalidInputError as exc:
+            await self._send(protocol.error(exc))
+        await self._check_flood()
+
+    async def on_disconnect(self) -> None:
+        """Stop the worker and give the connection slot back."""
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                pass
+        if self._slot:
+            self.pool.release()
+            self._slot = False
+
+    # -- receiving ------------------------------------------------------------------------------
+    def _enqueue_audio(self, chunk: protocol.AudioChunk) -> None:
+        if chunk.sample_rate is not None:
+            self.sample_rate = chunk.sample_rate
+        seconds = protocol.check_pcm(chunk.pcm, self.sample_rate, self.limits.max_chunk_s)
+        if not chunk.pcm:
+            return
+        if self._queued_s + seconds > self.limits.queue_s:
+            self._dropped_s += seconds
+            self._flood_s += seconds
+            return
+        self._queued_s += seconds
+        self._push(_Audio(chunk.pcm, self.sample_rate, seconds))
+
+    def _enqueue_control(self, item: protocol.ConfigUpdate | protocol.Reset) -> None:
+        if self._controls >= self.limits.max_pending_controls:
+            raise InvalidInputError("too many config/reset messages waiting; slow down",
+                                    {"reason": "too_many_controls"})
+        if isinstance(item, protocol.ConfigUpdate):
+            assert self.stream is not None
+            protocol.apply_detector_update(self.stream.config, item.detector)  # validate now
+            if item.sample_rate is not None:
+                self.sample_rate = item.sample_rate  # applies to the audio that follows
+        self._controls += 1
+        self._push(item)
+
+    def _push(self, item: _Item) -> None:
+        self._items.append(item)
+        self._has_items.set()
+
+    async def _check_flood(self) -> None:
+        """Warn about dropped audio (rate-limited); close when the client keeps flooding."""
+        now = time.monotonic()
+        self._flood_s = max(0.0, self._flood_s - (now - self._flood_at))
+        self._flood_at = now
+        if self._flood_s > self.limits.flood_close_s:
+            await self._close(WS_POLICY_VIOLATION, "audio arrives faster than real time",
+                              InvalidInputError(
+                                  "Audio keeps arriving faster than it can be processed",
+                                  {"reason": "flooding",
+                                   "dropped_ms": round(self._dropped_s * 1000)}))
+        if self._dropped_s and now - self._warned_at >= self.limits.warning_interval_s:
+            self._warned_at = now
+            await self._send(protocol.warning(
+                "audio_dropped", "Audio arrives faster than it is processed; chunks were dropped",
+                {"dropped_ms": round(self._dropped_s * 1000),
+                 "queued_ms": round(self._queued_s * 1000),
+                 "max_queued_ms": round(self.limits.queue_s * 1000)}))
+            self._dropped_s = 0.0
+
+    # -- the worker -----------------------------------------------------------------------------
+    async def _work_or_close(self) -> None:
+        """Run the worker; if it crashes, tell the client and close with 1011."""
+        try:
+            await self._work()
+        except (_Closed, WebSocketDisconnect, asyncio.CancelledError):
+            raise
+        except Exception:
+            log.exception("inference for a WebSocket of %r failed", self.model_id)
+            await self._close(WS_INTERNAL_ERROR, "internal error", WakeBuilderError(
+                "Inference failed; the stream was closed", {"model_id": self.model_id}))
+
+    async def _work(self) -> None:
+        """Take queued items in order, one inference job at a time."""
+        assert self.stream is not None
+        while True:
+            while not self._items:
+                self._has_items.clear()
+                await self._has_items.wait()
+            item = self._items.popleft()
+            if isinstance(item, _Audio):
+                chunks, seconds = [item.pcm], item.seconds
+                while (self._items and isinstance(nxt := self._items[0], _Audio)
+                       and nxt.sample_rate == item.sample_rate
+                       and seconds + nxt.seconds <= self.limits.batch_s):
+                    self._items.popleft()
+                    chunks.append(nxt.pcm)
+                    seconds += nxt.seconds
+                try:
+                    out = await self.pool.run(self.stream.feed, b"".join(chunks),
+                                              item.sample_rate)
+                finally:
+                    self._queued_s = max(0.0, self._queued_s - seconds)
+                await self._emit(out)
+                continue
+            self._controls -= 1
+            if isinstance(item, protocol.Reset):
+                self.stream.reset()
+                self._score = None
+                await self._send({"type": "reset_ack", "timestamp": protocol.utc_timestamp()})
+                continue
+            self.stream.set_config(protocol.apply_detector_update(self.stream.config,
+                                                                  item.detector))
+            if item.score_interval_ms is not None:
+                self.score_interval_ms = item.score_interval_ms
+            await self._send(protocol.config_ack(
+                self.stream.config, sample_rate=item.sample_rate or self.sample_rate,
+                score_interval_ms=self.score_interval_ms, ignored=item.ignored))
+
+    async def _emit(self, out: StreamOutput) -> None:
+        """Detections at once; the peak frame score at most every ``score_interval_ms``.
+
+        ``score_interval_ms == 0`` sends every frame's score (for tests and analysis).
+        """
+        assert self.stream is not None
+        threshold = self.stream.config.threshold
+        for d in out.detections:
+            await self._send(protocol.detection(d, model_id=self.model_id,
+                                                wake_word=self.wake_word, threshold=threshold))
+        if self.score_interval_ms == 0:  # every frame, unaggregated
+            for time_ms, value in out.frame_scores:
+                await self._send(protocol.score(value, threshold=threshold, time_ms=time_ms))
+            return
+        for time_ms, value in out.frame_scores:
+            peak = value if self._score is None else max(self._score[0], value)
+            self._score = (peak, time_ms)
+        now = time.monotonic()
+        if self._score is not None and (now - self._score_sent_at) * 1000 >= self.score_interval_ms:
+            self._score_sent_at = now
+            peak, time_ms = self._score
+            self._score = None
+            await self._send(protocol.score(peak, threshold=threshold, time_ms=time_ms))
+
+    # -- sending --------------------------------------------------------------------------------
+    async def _send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:
+            await self.ws.send_json(message)
+
+    async def _close(self, code: int, reason: str, exc: WakeBuilderError) -> NoReturn:
+        """Send ``error``, close with ``code`` and stop the session (raises :class:`_Closed`)."""
+        if self.ws.application_state == WebSocketState.CONNECTED:
+            try:
+                await self._send(protocol.error(exc))
+                await self.ws.close(code=code, reason=_reason(reason))
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                log.debug("client left before the close of %r", self.model_id)
+        raise _Closed
+
+
+def _threshold(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = -1.0
+    if not 0.0 <= threshold <= 1.0:
+        raise InvalidInputError("threshold must be a number from 0 to 1",
+                                {"reason": "out_of_range", "field": "threshold"})
+    return threshold
+
+
+def _reason(text: str) -> str:
+    """A close reason within the protocol's 123 bytes."""
+    data = text.encode()[:123]
+    return data.decode(errors="ignore")

@@ -1,0 +1,84 @@
+"""One connection's audio path: PCM16 at any rate -> 16 kHz float32 -> the shared detector.
+
+Everything here is blocking and runs on the inference pool, one call at a time per stream.
+The result does not depend on how the audio was cut into chunks: the detector buffers partial
+frames, and the resampler (soxr's streaming resampler) keeps its filter state between calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import soxr
+
+from wakebuilder.audio.format import SAMPLE_RATE, Samples, to_float32
+from wakebuilder.detection.config import DetectorConfig
+from wakebuilder.detection.detector import Detection, StreamingDetector
+from wakebuilder.detection.model import WakeModel
+from wakebuilder.features.frontend import FeatureFrontend
+
+
+@dataclass(frozen=True)
+class StreamOutput:
+    """What one :meth:`AudioStream.feed` produced."""
+
+    detections: list[Detection]
+    frame_scores: list[tuple[int, float]]
+    """``(time_ms, raw score)`` of each frame completed by this call."""
+
+
+class Resampler:
+    """Streaming resampler to 16 kHz that keeps its state between chunks."""
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self._soxr = (None if sample_rate == SAMPLE_RATE else
+                      soxr.ResampleStream(sample_rate, SAMPLE_RATE, 1, dtype=np.float32,
+                                          quality="HQ"))
+
+    def push(self, samples: Samples) -> Samples:
+        """Resampled output available so far (soxr holds back a few ms of filter delay)."""
+        if self._soxr is None:
+            return samples
+        return np.asarray(self._soxr.resample_chunk(samples), dtype=np.float32)
+
+    def flush(self) -> Samples:
+        """The held-back tail (call before switching to another rate)."""
+        if self._soxr is None:
+            return np.zeros(0, np.float32)
+        return np.asarray(self._soxr.resample_chunk(np.zeros(0, np.float32), last=True),
+                          dtype=np.float32)
+
+
+class AudioStream:
+    """Per-connection state around a shared model: resampler plus streaming detector."""
+
+    def __init__(self, model: WakeModel, config: DetectorConfig,
+                 frontend: FeatureFrontend | None = None) -> None:
+        self.detector = StreamingDetector(model, config, frontend)
+        self._resampler = Resampler(SAMPLE_RATE)
+
+    @property
+    def config(self) -> DetectorConfig:
+        return self.detector.config
+
+    def feed(self, pcm: bytes, sample_rate: int) -> StreamOutput:
+        """Consume 16-bit little-endian mono PCM at ``sample_rate``."""
+        parts = []
+        if sample_rate != self._resampler.sample_rate:
+            parts.append(self._resampler.flush())
+            self._resampler = Resampler(sample_rate)
+        parts.append(self._resampler.push(to_float32(pcm)))
+        samples = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        detections = self.detector.process(samples)
+        return StreamOutput(detections, list(self.detector.frame_scores))
+
+    def set_config(self, config: DetectorConfig) -> None:
+        """New detector settings from the next frame on."""
+        self.detector.set_config(config)
+
+    def reset(self) -> None:
+        """A new stream: forget audio, frame clock, resampler and refractory state."""
+        self.detector.reset()
+        self._resampler = Resampler(self._resampler.sample_rate)

@@ -1,0 +1,20 @@
+"""``WS /api/test/ws/{model_id}``: real-time detection (protocol in :mod:`..realtime.protocol`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, WebSocket
+
+from wakebuilder.api.realtime.pool import get_pool
+from wakebuilder.api.realtime.session import DetectionSession
+
+router = APIRouter(prefix="/api/test", tags=["testing"])
+
+
+@router.websocket("/ws/{model_id}")
+async def detection_socket(websocket: WebSocket, model_id: str) -> None:
+    """Stream 16-bit PCM in, get ``ready``, ``score`` and ``detection`` messages out.
+
+    Query parameters: ``sample_rate`` (of binary frames, default 16000) and ``threshold``.
+    An invalid or unknown model id is answered with ``error`` and a 1008 close.
+    """
+    await DetectionSession(websocket, get_pool(websocket.app.state), model_id).run()
