@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from wakebuilder.api.deps import DispatcherDep, JobStoreDep, ModelStoreDep, SettingsDep
@@ -18,8 +19,15 @@ from wakebuilder.api.schemas import (
     JobSummary,
     MessagePublic,
 )
-from wakebuilder.api.uploads import save_recordings
-from wakebuilder.errors import ConflictError, JobAlreadyActiveError, JobNotFoundError
+from wakebuilder.api.uploads import check_size, display_name, save_recordings
+from wakebuilder.audio.checks import check_recording
+from wakebuilder.audio.io import decode_audio
+from wakebuilder.errors import (
+    ConflictError,
+    InvalidAudioError,
+    JobAlreadyActiveError,
+    JobNotFoundError,
+)
 from wakebuilder.jobs.store import COMPLETED, FINISHED, JobRecord, JobStore, check_job_id
 from wakebuilder.modelstore.store import confined
 from wakebuilder.training.config import TrainConfig
@@ -99,6 +107,48 @@ async def start_training(
     dispatcher.wake()
     return JobCreated(job_id=job.id, status=job.status, message="Training job created",
                       queue_position=jobs.queue_position(job.id), recordings=reports)
+
+
+class RecordingCheckPublic(BaseModel):
+    """The verdict on one recording: ``ok``, or the ``reason`` ``/start`` would refuse it for."""
+
+    ok: bool
+    file: str
+    reason: str | None = None
+    message: str = ""
+    report: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+def _check_bytes(data: bytes, name: str) -> dict[str, Any]:
+    _, report = check_recording(decode_audio(data, name), name)
+    return report.to_dict()
+
+
+@router.post("/check", response_model=RecordingCheckPublic)
+async def check_recording_upload(
+    audio: Annotated[UploadFile, File(description="One recording to check")],
+    settings: SettingsDep,
+) -> RecordingCheckPublic:
+    """Run the checks ``/start`` applies to each recording (decoding, too long, silent,
+    clipped, no speech, too short) on one file, without starting a job. A recording that fails
+    is answered with ``ok: false`` and ``reason``, not an error status."""
+    name = display_name(audio, 0)
+    max_bytes = int(settings.max_upload_file_mb * 1_000_000)
+    try:
+        check_size(audio, name, max_bytes)
+        data = await audio.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise InvalidAudioError(name, "too_large", f"{name}: larger than "
+                                    f"{max_bytes / 1e6:g} MB", limit_mb=max_bytes / 1e6)
+        if not data:
+            raise InvalidAudioError(name, "empty", f"{name}: the file is empty")
+        report = await run_in_threadpool(_check_bytes, data, name)
+    except InvalidAudioError as exc:
+        return RecordingCheckPublic(ok=False, file=name, reason=exc.details.get("reason"),
+                                    message=exc.message, details=exc.details)
+    return RecordingCheckPublic(ok=True, file=name, message="Recording looks good",
+                                report=report)
 
 
 @router.get("/status/{job_id}", response_model=JobStatusPublic)
