@@ -49,7 +49,10 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def make_client(make_settings: Callable[..., Settings]) -> Iterator[ClientFactory]:
+def make_client(make_settings: Callable[..., Settings],
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[ClientFactory]:
+    # Spawned workers import the stubs as ``api.stub_jobs``: put their root on sys.path.
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1]))
     clients: list[TestClient] = []
 
     def factory(train: str = "fake_train", cache: str = "fake_cache",
