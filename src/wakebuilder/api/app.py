@@ -10,13 +10,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 
 from wakebuilder import __version__
 from wakebuilder.api.errors import register_error_handlers
 from wakebuilder.api.inference import ModelCache
 from wakebuilder.api.routers import cache, health, models, testing, training, ws
 from wakebuilder.api.security import BodyLimitMiddleware, TokenMiddleware
+from wakebuilder.api.webui import WebUI
 from wakebuilder.jobs.dispatcher import Dispatcher
 from wakebuilder.jobs.store import JobStore
 from wakebuilder.modelstore.store import ModelStore
@@ -106,7 +106,7 @@ def create_app(settings: Settings, *, runners: dict[str, str] | None = None,
     app.include_router(ws.router)
     app.openapi = lambda: _openapi_with_400(app)  # type: ignore[method-assign]
     if (STATIC_DIR / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="web")
+        app.mount("/", WebUI(directory=STATIC_DIR, html=True), name="web")
     # Middleware: the last added runs first (CORS, then token, then the body limit).
     app.add_middleware(BodyLimitMiddleware, max_bytes=int(
         settings.max_upload_request_mb * 1_000_000) + MULTIPART_OVERHEAD_BYTES)

@@ -138,3 +138,15 @@ def test_remote_bind_needs_opt_in(make_settings: object) -> None:
         load_settings(host="0.0.0.0")
     assert load_settings(host="0.0.0.0", allow_remote=True).host == "0.0.0.0"
     assert load_settings().host == "127.0.0.1"
+
+
+def test_web_ui_does_not_shadow_the_api(client: TestClient) -> None:
+    from wakebuilder.api.app import STATIC_DIR
+
+    if not (STATIC_DIR / "index.html").is_file():
+        pytest.skip("the web UI is not built into this tree")
+    assert client.get("/").headers["content-type"].startswith("text/html")
+    for url in ("/api/models/..%2F..", "/api/nope", "/docs/..%2F..", "/..%2F..%2Fetc"):
+        resp = client.get(url)
+        assert resp.status_code == 404 and resp.json()["error"] == "not_found", url
+    assert client.get("/health").json()["status"] == "healthy"
