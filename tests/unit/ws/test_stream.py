@@ -68,3 +68,15 @@ def test_reset_restarts_the_clock(model: WakeModel) -> None:
     first = stream.feed(signal(16000, 1.0), 16000).frame_scores
     stream.reset()
     assert stream.feed(signal(16000, 1.0), 16000).frame_scores == first
+
+
+def test_config_change_takes_effect_mid_stream() -> None:
+    from wakebuilder.detection.detector import DetectionLogic
+
+    logic = DetectionLogic(DetectorConfig(threshold=0.5, smoothing_frames=1, warmup_frames=0,
+                                          refractory_ms=0))
+    assert logic.step(0.9, 0) is not None
+    logic.set_config(DetectorConfig(threshold=0.5, smoothing_frames=4, warmup_frames=0,
+                                    refractory_ms=0))
+    assert logic.step(0.0, 1) is None  # mean(0.9, 0.0) < 0.5 with the wider window
+    assert logic.step(0.0, 2) is None and logic.step(0.9, 3) is None
