@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
-from starlette.routing import get_route_path
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -18,7 +17,10 @@ class WebUI(StaticFiles):
     """
 
     def get_path(self, scope: Scope) -> str:
-        parts = get_route_path(scope).replace("\\", "/").strip("/").split("/")
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]
+        parts = path.replace("\\", "/").strip("/").split("/")
         if parts[0] in RESERVED or ".." in parts:
             raise HTTPException(status_code=404)
         return super().get_path(scope)

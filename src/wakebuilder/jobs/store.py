@@ -9,6 +9,7 @@ Status values: ``pending`` -> ``training`` (train jobs) or ``running`` (other ki
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import time
@@ -187,7 +188,7 @@ class JobStore:
         return _record(row)
 
     def list(self, *, kind: str | None = None, statuses: tuple[str, ...] | None = None
-             ) -> list[JobRecord]:
+             ) -> builtins.list[JobRecord]:
         """Jobs, newest first, optionally filtered by kind and status."""
         sql, args = "SELECT * FROM jobs WHERE 1=1", []
         if kind is not None:
@@ -200,7 +201,7 @@ class JobStore:
             rows = db.execute(sql + " ORDER BY created_ts DESC, rowid DESC", args).fetchall()
         return [_record(r) for r in rows]
 
-    def pending(self) -> list[JobRecord]:
+    def pending(self) -> builtins.list[JobRecord]:
         """Pending jobs, oldest first (the queue)."""
         with self._connect() as db:
             rows = db.execute("SELECT * FROM jobs WHERE status = ? ORDER BY created_ts, rowid",
@@ -212,7 +213,7 @@ class JobStore:
         ids = [j.id for j in self.pending()]
         return ids.index(job_id) + 1 if job_id in ids else None
 
-    def events(self, job_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
+    def events(self, job_id: str, *, limit: int = 200) -> builtins.list[dict[str, Any]]:
         """The newest ``limit`` events of a job, oldest first."""
         with self._connect() as db:
             rows = db.execute("SELECT ts, level, phase, progress, message FROM events"
@@ -343,7 +344,7 @@ class JobStore:
         with self._tx() as db:
             db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
-    def recover_interrupted(self) -> list[str]:
+    def recover_interrupted(self) -> builtins.list[str]:
         """After a restart: mark jobs that were running as failed (``interrupted``)."""
         ids = [j.id for j in self.list(statuses=(TRAINING, RUNNING))]
         for job_id in ids:
