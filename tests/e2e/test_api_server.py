@@ -11,6 +11,7 @@ import io
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -106,6 +107,15 @@ def state() -> dict[str, Any]:
 
 def _files(paths: list[Path]) -> list[tuple[str, tuple[str, bytes, str]]]:
     return [("audio_files", (p.name, p.read_bytes(), "audio/wav")) for p in paths]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
 
 
 def _wait(http: httpx.Client, job_id: str, statuses: tuple[str, ...], timeout_s: float
@@ -244,8 +254,14 @@ def test_kill_during_training_then_restart(server: Server, http: httpx.Client,
         time.sleep(0.5)
         body = http.get(f"/api/train/status/{job_id}").json()
     assert body["status"] == "training", body
+    with sqlite3.connect(server.data_dir / "jobs.db") as db:
+        (worker_pid,) = db.execute("SELECT pid FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    assert worker_pid
     server.kill()
-    time.sleep(2)  # the worker dies with its server (PR_SET_PDEATHSIG / parent watch)
+    deadline = time.monotonic() + 10  # the worker dies with its server (PR_SET_PDEATHSIG)
+    while _alive(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(worker_pid)
     server.start()
     with httpx.Client(base_url=server.url, timeout=60) as fresh:
         body = fresh.get(f"/api/train/status/{job_id}").json()

@@ -144,6 +144,7 @@ class JobStore:
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA busy_timeout=30000")
+        db.execute("PRAGMA synchronous=NORMAL")  # durable enough under WAL, fewer fsyncs
         try:
             yield db
         finally:
