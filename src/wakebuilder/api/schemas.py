@@ -64,6 +64,7 @@ class JobStatusPublic(BaseModel):
     data_stats: dict[str, Any] = Field(default_factory=dict)
     elapsed_time: str
     elapsed_seconds: float
+    eta_seconds: float | None = None
     wake_word: str | None = None
     kind: str = "train"
     message: str = ""
@@ -142,6 +143,7 @@ class ModelPublic(BaseModel):
     data_stats: dict[str, Any] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict)
     job_id: str | None = None
+    notes: list[str] = Field(default_factory=list)
 
 
 class DetectionPublic(BaseModel):

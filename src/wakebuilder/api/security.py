@@ -24,11 +24,24 @@ async def _send_json(send: Send, status: int, body: dict[str, Any],
     await send({"type": "http.response.body", "body": payload})
 
 
+PROTECTED_PREFIXES = ("/api", "/docs", "/redoc", "/openapi.json", "/health")
+
+
+def _public_page(scope: Scope) -> bool:
+    """A GET of the static UI (anything outside the API, docs and health routes)."""
+    path = scope.get("path", "")
+    return (scope["type"] == "http" and scope["method"] in ("GET", "HEAD")
+            and not any(path == p or path.startswith(p + "/") or path.startswith(p + ".")
+                        for p in PROTECTED_PREFIXES))
+
+
 class TokenMiddleware:
     """Require ``Authorization: Bearer <token>`` or ``X-API-Key: <token>`` on every route.
 
     CORS preflights (``OPTIONS``) pass, since browsers never attach credentials to them.
     WebSocket clients, which cannot set headers from a browser, may pass ``?token=``.
+    The static web UI (GET outside :data:`PROTECTED_PREFIXES`) holds no data and stays
+    public, so the page can load and ask for the token.
     """
 
     def __init__(self, app: ASGIApp, token: str) -> None:
@@ -50,7 +63,7 @@ class TokenMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or (
-                scope["type"] == "http" and scope["method"] == "OPTIONS"):
+                scope["type"] == "http" and scope["method"] == "OPTIONS") or _public_page(scope):
             await self.app(scope, receive, send)
             return
         if self._authorised(scope):

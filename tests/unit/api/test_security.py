@@ -113,7 +113,7 @@ def test_cors_allows_only_own_origin(make_client: ClientFactory) -> None:
 def test_api_token_protects_every_route(make_client: ClientFactory) -> None:
     client = make_client(api_token="s3cret")
     schema = client.get("/openapi.json", headers={"X-API-Key": "s3cret"}).json()
-    for path in list(schema["paths"]) + ["/openapi.json", "/docs", "/nope"]:
+    for path in list(schema["paths"]) + ["/openapi.json", "/docs", "/api/nope"]:
         url = path.replace("{job_id}", "abc").replace("{model_id}", "abc")
         resp = client.get(url)
         assert resp.status_code == 401, url
@@ -123,6 +123,16 @@ def test_api_token_protects_every_route(make_client: ClientFactory) -> None:
     assert client.get("/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get("/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert client.get("/health", headers={"X-API-Key": "s3cret"}).status_code == 200
+
+
+def test_token_leaves_the_static_page_public(make_client: ClientFactory) -> None:
+    client = make_client(api_token="s3cret")
+    page = client.get("/")
+    assert page.status_code in (200, 404)  # 404 only when the UI is not packaged
+    assert page.status_code != 401
+    assert client.get("/api/models").status_code == 401
+    assert client.post("/").status_code == 401
+    assert client.get("/health/x").status_code == 401
 
 
 def test_no_token_by_default(client: TestClient) -> None:

@@ -64,6 +64,13 @@ def _num(metrics: dict[str, Any], *keys: str) -> float | None:
     return None
 
 
+def _eta(job: JobRecord) -> float | None:
+    """Seconds left, extrapolated from progress so far (None until 3 % is done)."""
+    if job.status in FINISHED or job.progress < 3.0:
+        return None
+    return round(job.elapsed_s() * (100.0 - job.progress) / job.progress, 1)
+
+
 def job_status(job: JobRecord, jobs: JobStore) -> JobStatusPublic:
     """The status document of a job."""
     metrics = {**job.metrics, **job.result.get("metrics", {})}
@@ -72,7 +79,8 @@ def job_status(job: JobRecord, jobs: JobStore) -> JobStatusPublic:
         job_id=job.id, status=job.status, phase=job.phase, progress=round(job.progress, 2),
         current_epoch=job.current_epoch, total_epochs=job.total_epochs, metrics=metrics,
         data_stats=job.data_stats, elapsed_time=format_elapsed(job.elapsed_s()),
-        elapsed_seconds=round(job.elapsed_s(), 2), wake_word=job.wake_word, kind=job.kind,
+        elapsed_seconds=round(job.elapsed_s(), 2), eta_seconds=_eta(job),
+        wake_word=job.wake_word, kind=job.kind,
         message=job.message, fa_per_hour=_num(metrics, "fa_per_hour", "calibrated_fa_per_hour"),
         frr=_num(metrics, "frr", "calibrated_frr"), threshold=job.result.get("threshold"),
         model_id=job.model_id, error=job.error, reason=reason,
