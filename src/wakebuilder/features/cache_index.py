@@ -1,10 +1,10 @@
 """The negative store's index: entries, crash-safe JSON persistence and split assignment.
 
-Split rule: a *source group* (the source plus the parent folder of the file's name) is hashed
-to a stable fraction in [0, 1); groups under :data:`CALIBRATION_FRACTION` go to calibration,
-so whole groups (and therefore whole files) never straddle splits. Splits already stored are
-sticky. When a kind would otherwise have no calibration audio, the new group with the lowest
-hash is moved to calibration; a kind that has a single group falls back to per-file hashing.
+Split rule: each file (source and name) is hashed to a stable fraction in [0, 1); files under
+:data:`CALIBRATION_FRACTION` go to calibration, so a file (all its segments) never straddles
+splits, and a big source such as one game's voice acting still gives ~20% calibration audio.
+Splits already stored are sticky. When a kind would otherwise have no calibration audio, its
+new file with the lowest hash is moved to calibration.
 """
 
 from __future__ import annotations
@@ -113,55 +113,33 @@ def hash_split(key: str) -> str:
     return CALIBRATION if stable_fraction(key) < CALIBRATION_FRACTION else TRAIN
 
 
+def file_key(source: str, name: str) -> str:
+    """The key a file's split is hashed from."""
+    return f"{group_of(source, name)}|{name}"
+
+
 def assign_splits(items: Sequence[tuple[str, str, str]],
                   existing: Iterable[NegativeEntry]) -> list[str]:
     """Splits for new ``(kind, source, name)`` items, given the entries already stored."""
-    group_splits: dict[str, set[str]] = defaultdict(set)
-    kind_groups: dict[str, set[str]] = defaultdict(set)
+    known: dict[tuple[str, str], str] = {}
     calibrated: set[str] = set()
     for e in existing:
-        group_splits[e.group].add(e.split)
-        kind_groups[e.kind].add(e.group)
+        known[e.key] = e.split
         if e.split == CALIBRATION:
             calibrated.add(e.kind)
     out: list[str] = []
-    new_groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    by_kind: dict[str, list[int]] = defaultdict(list)
     for i, (kind, source, name) in enumerate(items):
-        group = group_of(source, name)
-        known = group_splits.get(group)
-        if known and len(known) == 1:
-            out.append(next(iter(known)))
-        elif known:  # a group that was split per file
-            out.append(hash_split(f"{group}|{name}"))
-        else:
-            out.append(hash_split(group))
-            new_groups[kind][group].append(i)
-        if out[-1] == CALIBRATION:
+        split = known.get((source, name)) or hash_split(file_key(source, name))
+        out.append(split)
+        if split == CALIBRATION:
             calibrated.add(kind)
-    for kind, groups in new_groups.items():
-        if kind in calibrated:
-            continue
-        if len(groups) + len(kind_groups[kind] - set(groups)) >= 2:
-            chosen = min(groups, key=stable_fraction)
-            for i in groups[chosen]:
-                out[i] = CALIBRATION
-        elif len(groups) == 1:
-            _split_single_group(items, next(iter(groups.items())), out)
+        by_kind[kind].append(i)
+    for kind, idx in by_kind.items():
+        if kind not in calibrated and len(idx) >= 2:
+            chosen = min(idx, key=lambda i: stable_fraction(file_key(*items[i][1:])))
+            out[chosen] = CALIBRATION
     return out
-
-
-def _split_single_group(items: Sequence[tuple[str, str, str]],
-                        group_items: tuple[str, list[int]], out: list[str]) -> None:
-    """Per-file hashing inside the only group of a kind (needs two files or more)."""
-    group, idx = group_items
-    names = sorted({items[i][2] for i in idx})
-    if len(names) < 2:
-        return
-    calib = {n for n in names if hash_split(f"{group}|{n}") == CALIBRATION}
-    if not calib or len(calib) == len(names):
-        calib = {min(names, key=lambda n: stable_fraction(f"{group}|{n}"))}
-    for i in idx:
-        out[i] = CALIBRATION if items[i][2] in calib else TRAIN
 
 
 def load_index(path: Path) -> IndexState:

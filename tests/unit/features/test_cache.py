@@ -18,6 +18,7 @@ from wakebuilder.features.cache_index import (
     CALIBRATION,
     TRAIN,
     assign_splits,
+    file_key,
     group_of,
     hash_split,
     stable_fraction,
@@ -134,7 +135,7 @@ def test_long_files_are_cut_into_segments(store: NegativeStore, tmp_path: Path,
     assert len({e.split for e in entries}) == 1
 
 
-def test_split_assignment_is_stable_and_by_group(tmp_path: Path) -> None:
+def test_split_assignment_is_stable_and_by_file(tmp_path: Path) -> None:
     layout = {f"src{i % 4}/d{i}/f{j}.wav": 1.5 for i in range(20) for j in range(2)}
     files = make_files(tmp_path, layout)
     a = NegativeStore(tmp_path / "a", embedder=fake_embed)
@@ -143,25 +144,29 @@ def test_split_assignment_is_stable_and_by_group(tmp_path: Path) -> None:
     b.build_from_files(files[::-1], root=tmp_path, kind_of=lambda s, p: "speech")
     split_a = {e.name: e.split for e in a.entries()}
     assert split_a == {e.name: e.split for e in b.entries()}
-    by_group: dict[str, set[str]] = {}
-    for e in a.entries():
-        by_group.setdefault(e.group, set()).add(e.split)
-    assert all(len(s) == 1 for s in by_group.values())
-    assert {s for v in by_group.values() for s in v} == {TRAIN, CALIBRATION}
+    assert set(split_a.values()) == {TRAIN, CALIBRATION}
     assert group_of("src1", "src1/d1/f0.wav") == "src1/src1/d1"
     assert hash_split("x/y") == hash_split("x/y")
+    # Splits already stored are sticky, whatever the rule says now.
+    entry = a.entries()[0]
+    flipped = TRAIN if entry.split == CALIBRATION else CALIBRATION
+    from dataclasses import replace
+    assert assign_splits([("speech", entry.source, entry.name)],
+                         [replace(entry, split=flipped)]) == [flipped]
 
 
 def test_every_kind_gets_calibration_audio() -> None:
-    train_groups = [f"g{i}" for i in range(200) if hash_split(f"noise/g{i}") == TRAIN][:3]
-    items = [("noise", "noise", f"{g}/f.wav") for g in train_groups]
+    names = [f"g{i}/f.wav" for i in range(400)
+             if hash_split(file_key("noise", f"g{i}/f.wav")) == TRAIN][:3]
+    items = [("noise", "noise", n) for n in names]
     splits = assign_splits(items, [])
-    forced = min(train_groups, key=lambda g: stable_fraction(f"noise/{g}"))
-    assert splits == [CALIBRATION if g == forced else TRAIN for g in train_groups]
+    forced = min(names, key=lambda n: stable_fraction(file_key("noise", n)))
+    assert splits == [CALIBRATION if n == forced else TRAIN for n in names]
     single = [("music", "music", f"m{i}.wav") for i in range(6)]
     assert CALIBRATION in assign_splits(single, [])
     assert TRAIN in assign_splits(single, [])
-    assert assign_splits([("tts", "tts", "one.wav")], []) == [hash_split("tts")]
+    assert assign_splits([("tts", "tts", "one.wav")], []) == [
+        hash_split(file_key("tts", "one.wav"))]
 
 
 def test_sample_windows_stay_inside_entries(store: NegativeStore) -> None:
