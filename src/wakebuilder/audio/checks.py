@@ -12,7 +12,9 @@ from wakebuilder.errors import InvalidAudioError
 
 MAX_RECORDING_SECONDS = 5.0
 MIN_SPEECH_SECONDS = 0.2
-SILENCE_DBFS = -50.0
+SILENCE_DBFS = -75.0
+MIN_PEAK = 0.001
+QUIET_DBFS = -45.0
 CLIP_LEVEL = 0.999
 MAX_CLIPPED_FRACTION = 0.01
 VAD_FRAME_MS = 30
@@ -29,10 +31,12 @@ class RecordingReport:
     level_dbfs: float
     peak: float
     clipped_fraction: float
+    quiet: bool = False
+    """Accepted but quiet: it is level-normalised for training; a closer mic is better."""
 
-    def to_dict(self) -> dict[str, float | str]:
-        return {"file": self.file, "duration_s": round(self.duration_s, 3),
-                "speech_s": round(self.speech_s, 3), "level_dbfs": round(self.level_dbfs, 1),
+    def to_dict(self) -> dict[str, float | str | bool]:
+        return {"file": self.file, "quiet": self.quiet, "duration_s": round(self.duration_s, 3),
+                "speech_s": round(self.speech_s, 3), "level_dbfs": round(float(self.level_dbfs), 1),
                 "peak": round(self.peak, 4), "clipped_fraction": round(self.clipped_fraction, 5)}
 
 
@@ -50,7 +54,7 @@ def speech_bounds(samples: Samples, aggressiveness: int = 2) -> tuple[int, int] 
                        for i in range(n_frames)])
     # Energy gate: frames far below the loudest frame are not speech even if the VAD says so.
     energy = np.array([rms_db(samples[i * frame:(i + 1) * frame]) for i in range(n_frames)])
-    voiced &= energy > max(energy.max() - 35.0, SILENCE_DBFS)
+    voiced &= energy > max(energy.max() - 35.0, -90.0)
     idx = np.flatnonzero(voiced)
     if idx.size == 0:
         return None
@@ -71,7 +75,7 @@ def check_recording(samples: Samples, file: str) -> tuple[Samples, RecordingRepo
         raise InvalidAudioError(file, "too_long",
                                 f"{file}: {duration:.1f} s of audio; keep recordings under "
                                 f"{MAX_RECORDING_SECONDS:.0f} s", duration_s=round(duration, 2))
-    if samples.size == 0 or level < SILENCE_DBFS or peak < 0.01:
+    if samples.size == 0 or level < SILENCE_DBFS or peak < MIN_PEAK:
         raise InvalidAudioError(file, "silent", f"{file}: the recording is silent or too quiet "
                                 f"({level:.0f} dBFS); speak closer to the microphone",
                                 level_dbfs=round(level, 1))
@@ -88,5 +92,6 @@ def check_recording(samples: Samples, file: str) -> tuple[Samples, RecordingRepo
                                 "the whole wake word", speech_s=round(speech, 3))
     pad = int(PAD_SECONDS * SAMPLE_RATE)
     trimmed = samples[max(0, start - pad):min(len(samples), end + pad)].astype(np.float32)
-    report = RecordingReport(file, duration, speech, level, peak, clipped)
+    report = RecordingReport(file, duration, speech, level, peak, clipped,
+                             quiet=bool(level < QUIET_DBFS))
     return trimmed, report

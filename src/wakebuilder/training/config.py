@@ -45,6 +45,10 @@ class TrainConfig(BaseModel):
     smoothing_frames: int = Field(default=1, ge=1, le=16)
     refractory_ms: int = Field(default=2000, ge=0, le=60_000)
     ensemble: int = Field(default=1, ge=1, le=5, description="Heads averaged into one model")
+    mined_negatives: int = Field(
+        default=4000, ge=0, le=100_000,
+        description="Highest-scoring negative windows of the cache added after a first pass, "
+                    "then the head is fine-tuned (0 = off)")
     user_weight: float = Field(default=2.0, ge=0.1, le=20.0,
                                description="Loss weight of user-recording positives")
     exclude_negative_sources: list[str] = Field(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -97,8 +98,12 @@ class TrainingJob:
         clips, reports = [], []
         for path in files:
             clip, rep = check_recording(decode_audio(path), path.name)
-            clips.append(clip)
+            # Level-normalise (peak 0.5); the augmentation draws gains around that.
+            clips.append((clip * np.float32(0.5 / max(rep.peak, 1e-6))).astype(np.float32))
             reports.append(rep.to_dict())
+            if rep.quiet:
+                self.notes.append(f"{path.name} is quiet ({rep.level_dbfs:.0f} dBFS); it was "
+                                  "level-normalised, but recording closer to the mic is better.")
         self.stats["recordings"] = len(clips)
         self.stats["recording_reports"] = reports
         return clips
@@ -222,7 +227,7 @@ class TrainingJob:
         val_pos_src = pos_held or pos_train
         xv_tts = D.windows_from_clips(fe, val_pos_src, n_val_pos, self.rng, aug,
                                       progress=fprog(3), **kw)
-        xv_user = D.windows_from_clips(fe, user, n_val_pos // 2, self.rng, aug,
+        xv_user = D.windows_from_clips(fe, train_user, n_val_pos // 2, self.rng, aug,
                                        progress=fprog(4), **kw)
         xv_hard = D.windows_from_clips(fe, hard_held or hard_train, n_val_pos, self.rng, aug,
                                        progress=fprog(5), **kw)
@@ -250,32 +255,76 @@ class TrainingJob:
         training_data = TrainingData(positives, weights, x_hard,
                                      lambda n, r: neg.sample_windows(n, r, split="train"),
                                      val_x, val_y)
-        model, head_cfg = self.train(training_data)
+        model, head_cfg = self.train(training_data, neg)
         self.check_cancel()
         return self.calibrate_and_export(ww, model, head_cfg, neg, fe, aug, heldout_user,
                                          pos_held, user)
 
-    def train(self, data: TrainingData) -> tuple[AveragedHeads, HeadConfig]:
+    def mine_negatives(self, model: torch.nn.Module, neg: NegativeSource, k: int,
+                       stride: int = 2) -> np.ndarray:
+        """The ``k`` highest-scoring windows of the cache's training split (score > 0.05)."""
+        best_x = np.zeros((0, WINDOW_FRAMES, 96), np.float32)
+        best_s = np.zeros(0, np.float32)
+        for emb in neg.split_streams("train"):
+            self.check_cancel()
+            view = np.lib.stride_tricks.sliding_window_view(emb, (WINDOW_FRAMES, emb.shape[1]))
+            view = view[::stride, 0]
+            for i in range(0, len(view), 8192):
+                x = np.ascontiguousarray(view[i:i + 8192])
+                s = predict(model, x)
+                keep = s > max(0.05, float(best_s.min()) if len(best_s) >= k else 0.05)
+                if keep.any():
+                    best_x = np.concatenate([best_x, x[keep]])
+                    best_s = np.concatenate([best_s, s[keep]])
+                    if len(best_s) > 2 * k:
+                        top = np.argsort(best_s)[-k:]
+                        best_x, best_s = best_x[top], best_s[top]
+        top = np.argsort(best_s)[-k:]
+        return best_x[top]
+
+    def train(self, data: TrainingData, neg: NegativeSource) -> tuple[AveragedHeads,
+                                                                      HeadConfig]:
         cfg = self.cfg
         head_cfg = HeadConfig(kind=cfg.head_kind(), dropout=cfg.dropout,
                               use_se_block=cfg.use_se_block, use_attention=cfg.use_attention)
-        heads = []
-        total = cfg.ensemble * cfg.num_epochs
-        for i in range(cfg.ensemble):
-            def on_epoch(r: EpochResult, i: int = i) -> None:
-                self.history.append({"head": i, **r.to_dict()})
-                self.report("Training classifier", (i * cfg.num_epochs + r.epoch) / total,
-                            f"head {i + 1}/{cfg.ensemble} epoch {r.epoch}: val_loss "
+        ft_epochs = max(2, cfg.num_epochs // 4) if cfg.mined_negatives else 0
+        per_head = cfg.num_epochs + ft_epochs
+        total = cfg.ensemble * per_head
+
+        def on_epoch_of(i: int, offset: int) -> Any:
+            def on_epoch(r: EpochResult) -> None:
+                epoch = offset + r.epoch
+                self.history.append({"head": i, **r.to_dict(), "epoch": epoch,
+                                     "stage": "fine-tune" if offset else "train"})
+                self.report("Training classifier", (i * per_head + epoch) / total,
+                            f"head {i + 1}/{cfg.ensemble} epoch {epoch}: val_loss "
                             f"{r.val_loss:.4f} val_f1 {r.val_f1:.3f}",
-                            current_epoch=r.epoch, total_epochs=cfg.num_epochs,
+                            current_epoch=epoch, total_epochs=per_head,
                             metrics={"train_loss": r.train_loss, "val_loss": r.val_loss,
                                      "val_accuracy": r.val_accuracy, "val_f1": r.val_f1,
                                      "val_precision": r.val_precision,
                                      "val_recall": r.val_recall})
+            return on_epoch
 
-            head, _ = train_head(data, cfg, head_cfg, seed=cfg.seed * 1000 + i,
-                                 on_epoch=on_epoch, should_cancel=self._should_cancel)
-            heads.append(head)
+        heads = [train_head(data, cfg, head_cfg, seed=cfg.seed * 1000 + i,
+                            on_epoch=on_epoch_of(i, 0), should_cancel=self._should_cancel)[0]
+                 for i in range(cfg.ensemble)]
+        if ft_epochs:
+            # Hard-negative mining: what the first pass confuses with the wake word in real
+            # audio becomes explicit negatives, then each head is fine-tuned.
+            self.report("Training classifier", cfg.num_epochs / per_head,
+                        "mining hard negatives from the negative cache")
+            mined = self.mine_negatives(AveragedHeads(heads).eval(), neg, cfg.mined_negatives)
+            self.stats["mined_negatives"] = int(len(mined))
+            tuned = replace(data, hard_negatives=np.concatenate([data.hard_negatives, mined]))
+            ft_cfg = cfg.model_copy(update={"num_epochs": ft_epochs,
+                                            "learning_rate": cfg.learning_rate * 0.5,
+                                            "hard_negative_ratio": max(cfg.hard_negative_ratio,
+                                                                       0.3)})
+            heads = [train_head(tuned, ft_cfg, head_cfg, seed=cfg.seed * 1000 + 500 + i,
+                                on_epoch=on_epoch_of(i, cfg.num_epochs),
+                                should_cancel=self._should_cancel, init=h)[0]
+                     for i, h in enumerate(heads)]
         model = AveragedHeads(heads)
         model.eval()
         probs = predict(model, data.val_x)

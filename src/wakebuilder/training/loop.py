@@ -111,12 +111,13 @@ def predict(model: torch.nn.Module, x: Array, batch: int = 4096) -> Array:
 
 def train_head(data: TrainingData, cfg: TrainConfig, head_cfg: HeadConfig, *, seed: int,
                on_epoch: Callable[[EpochResult], None] | None = None,
-               should_cancel: Callable[[], bool] | None = None) -> tuple[WakeHead,
-                                                                          list[EpochResult]]:
-    """Train one head; returns the best (lowest validation loss) weights and the history."""
+               should_cancel: Callable[[], bool] | None = None,
+               init: WakeHead | None = None) -> tuple[WakeHead, list[EpochResult]]:
+    """Train one head (from ``init`` when given, else from scratch); returns the best (lowest
+    validation loss) weights and the history."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = WakeHead(head_cfg)
+    model = copy.deepcopy(init) if init is not None else WakeHead(head_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=1e-2)
     total_steps = cfg.num_epochs * cfg.steps_per_epoch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.learning_rate,

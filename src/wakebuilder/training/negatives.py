@@ -177,7 +177,11 @@ class NegativeSource:
 
     def calibration_streams(self) -> Iterator[np.ndarray]:
         """Embedding streams of the calibration split."""
-        for entry, emb in self.store.streams(CALIBRATION, self.kinds, self.exclude):
+        yield from self.split_streams(CALIBRATION)
+
+    def split_streams(self, split: str) -> Iterator[np.ndarray]:
+        """Embedding streams (at least one window long) of a split."""
+        for entry, emb in self.store.streams(split, self.kinds, self.exclude):
             if entry.frames >= WINDOW_FRAMES:
                 yield emb
 
