@@ -286,3 +286,14 @@ def test_guess_kind() -> None:
     assert guess_kind("corpus", Path("corpus/festival/a.flac")) == "speech"
     assert guess_kind("generated", Path("generated/music/a.wav")) == "music"
     assert guess_kind("user", Path("user/stuff.wav")) == "other"
+
+
+def test_corpus_splits_by_whole_source() -> None:
+    from wakebuilder.corpus.sources import SOURCES
+    from wakebuilder.features.cache_index import CALIBRATION_SOURCES, file_split
+
+    assert {s.removeprefix("corpus/") for s in CALIBRATION_SOURCES} <= set(SOURCES)
+    assert file_split("corpus/fillets-nl", "corpus/fillets-nl/a/b.flac") == CALIBRATION
+    assert file_split("corpus/fotaq", "corpus/fotaq/x.flac") == TRAIN
+    names = [f"mine/{i}.wav" for i in range(200)]
+    assert {file_split("mine", n) for n in names} == {TRAIN, CALIBRATION}
