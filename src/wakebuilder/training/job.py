@@ -77,9 +77,16 @@ class TrainingJob:
         self.notes: list[str] = []
         self.history: list[dict[str, Any]] = []
         self.t0 = time.perf_counter()
+        self._phase: str | None = None
+        self._phase_t0 = self.t0
 
     # -- plumbing --------------------------------------------------------------------------
     def report(self, phase: str, fraction: float = 0.0, message: str = "", **kw: Any) -> None:
+        now = time.perf_counter()
+        if phase != self._phase:
+            self._phase, self._phase_t0 = phase, now
+        timings = self.stats.setdefault("phase_seconds", {})
+        timings[phase] = round(now - self._phase_t0, 1)
         lo, hi = PHASES[phase]
         self._progress(ProgressEvent(phase=phase, progress=round(lo + (hi - lo) * min(
             max(fraction, 0.0), 1.0), 2), message=message, data_stats=dict(self.stats), **kw))
