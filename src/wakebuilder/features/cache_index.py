@@ -4,8 +4,8 @@ Split rule: the real-speech corpus is split by whole source, so calibration meas
 accepts on voices the head never heard as negatives (:data:`CALIBRATION_SOURCES`, about 3.7 h
 of 17 h, in four languages); every other file (source and name) is hashed to a stable
 fraction in [0, 1) and files under :data:`CALIBRATION_FRACTION` go to calibration, so a file
-(all its segments) never straddles splits. Splits already stored are sticky. When a kind would otherwise have no calibration audio, its
-new file with the lowest hash is moved to calibration.
+(all its segments) never straddles splits. Splits already stored are sticky. When a kind would
+otherwise have no calibration audio, its new file with the lowest hash is moved to calibration.
 """
 
 from __future__ import annotations
