@@ -16,6 +16,7 @@ from wakebuilder.detection.config import DetectorConfig
 from wakebuilder.detection.detector import StreamingDetector
 from wakebuilder.detection.model import WakeModel
 from wakebuilder.errors import ConflictError
+from wakebuilder.modelstore.manifest import ModelManifest
 from wakebuilder.modelstore.store import ModelStore
 
 TAIL_PAD_S = 1.0
@@ -44,6 +45,19 @@ class ModelCache:
                 self._items.popitem(last=False)
         return model
 
+    def open(self, store: ModelStore, model_id: str, threshold: float | None = None
+             ) -> tuple[ModelManifest, WakeModel, DetectorConfig]:
+        """A stored model, loaded once, with its detector settings (threshold overridden)."""
+        manifest = store.get(model_id)
+        onnx = store.onnx_path(model_id)
+        if not onnx.is_file():
+            raise ConflictError(f"Model {model_id!r} has no ONNX file to test",
+                                {"model_id": model_id})
+        config: DetectorConfig = manifest.detector
+        if threshold is not None:
+            config = config.model_copy(update={"threshold": threshold})
+        return manifest, self.load(onnx, model_id), config
+
 
 @dataclass
 class FileScore:
@@ -64,16 +78,9 @@ def score_file(store: ModelStore, cache: ModelCache, model_id: str, samples: Sam
     empty buffers) and followed by :data:`TAIL_PAD_S` of silence; times are reported relative
     to the start of the file.
     """
-    manifest = store.get(model_id)
-    onnx = store.onnx_path(model_id)
-    if not onnx.is_file():
-        raise ConflictError(f"Model {model_id!r} has no ONNX file to test",
-                            {"model_id": model_id})
-    config: DetectorConfig = manifest.detector
-    if threshold is not None:
-        config = config.model_copy(update={"threshold": threshold})
+    _, model, config = cache.open(store, model_id, threshold)
     started = time.perf_counter()
-    detector = StreamingDetector(cache.load(onnx, model_id), config)
+    detector = StreamingDetector(model, config)
     lead = config.warmup_frames * FRAME_SAMPLES
     padded = np.concatenate([np.zeros(lead, np.float32), samples.astype(np.float32),
                              np.zeros(int(TAIL_PAD_S * SAMPLE_RATE), np.float32)])

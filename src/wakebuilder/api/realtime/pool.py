@@ -18,8 +18,6 @@ from typing import Any, TypeVar
 
 from wakebuilder.api.inference import ModelCache
 from wakebuilder.api.realtime.stream import AudioStream
-from wakebuilder.detection.config import DetectorConfig
-from wakebuilder.errors import ConflictError
 from wakebuilder.features.frontend import get_frontend
 from wakebuilder.modelstore.manifest import ModelManifest
 from wakebuilder.modelstore.store import ModelStore, check_id
@@ -81,15 +79,7 @@ class InferencePool:
 
     def _open(self, model_id: str, threshold: float | None) -> tuple[ModelManifest, AudioStream]:
         check_id(model_id)
-        manifest = self.store.get(model_id)
-        onnx = self.store.onnx_path(model_id)
-        if not onnx.is_file():
-            raise ConflictError(f"Model {model_id!r} has no ONNX file to test",
-                                {"model_id": model_id})
-        config: DetectorConfig = manifest.detector
-        if threshold is not None:
-            config = config.model_copy(update={"threshold": threshold})
-        model = self.cache.load(onnx, model_id)
+        manifest, model, config = self.cache.open(self.store, model_id, threshold)
         return manifest, AudioStream(model, config, get_frontend())
 
     async def open_stream(self, model_id: str, *,
