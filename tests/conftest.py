@@ -43,6 +43,22 @@ def computer_clips() -> list[Path]:
     return COMPUTER_WAVS
 
 
+def _add_natural_negatives(negative_dir: Path, per_word: int = 60) -> None:
+    """Real speech of other words for the tiny model's negatives and calibration.
+
+    Without natural speech, a model trained on generated negatives fires on real voices. The
+    not-wake-word clips stay out: the tests use them as unseen speech.
+    """
+    import soundfile as sf
+
+    for word in ("athena", "amelia"):
+        target = negative_dir / "devdata" / word
+        target.mkdir(parents=True, exist_ok=True)
+        for src in sorted((DEV_DATA / "precise" / word).glob("*.wav"))[:per_word]:
+            data, rate = sf.read(src, dtype="int16")
+            sf.write(target / src.name, data, rate)
+
+
 def _model_dir(models: Path) -> Path | None:
     """The one complete model directory under ``models`` (``{id}.json`` and ``{id}.onnx``)."""
     for d in sorted(models.iterdir()) if models.is_dir() else []:
@@ -59,7 +75,7 @@ def trained_model_dir(request: pytest.FixtureRequest) -> Path:
     """
     if len(COMPUTER_WAVS) < 6:
         pytest.skip("shared dev recordings are missing")
-    root = Path(request.config.cache.mkdir("wakebuilder-trained-model"))
+    root = Path(request.config.cache.mkdir("wakebuilder-trained-model-v2"))
     models = root / "models"
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -72,6 +88,10 @@ def trained_model_dir(request: pytest.FixtureRequest) -> Path:
 
             shutil.rmtree(models, ignore_errors=True)
             paths = replace(PipelinePaths.under(root / "data"), models_dir=models)
+            _add_natural_negatives(paths.negative_dir)
+            from wakebuilder.training.negatives import build_negative_cache
+
+            build_negative_cache(paths)
             run_training(TrainRequest(MODEL_WAKE_WORD, list(TRAIN_WAVS), fast_config(seed=0)),
                          paths, threads=2)
             found = _model_dir(models)

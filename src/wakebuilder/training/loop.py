@@ -105,7 +105,8 @@ def predict(model: torch.nn.Module, x: Array, batch: int = 4096) -> Array:
     out = []
     with torch.no_grad():
         for i in range(0, len(x), batch):
-            out.append(model(torch.from_numpy(np.ascontiguousarray(x[i:i + batch]))).numpy())
+            chunk = np.require(x[i:i + batch], np.float32, ["C_CONTIGUOUS", "WRITEABLE"])
+            out.append(model(torch.from_numpy(chunk)).numpy())
     return np.concatenate(out).reshape(-1) if out else np.zeros(0, np.float32)
 
 
