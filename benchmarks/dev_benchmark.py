@@ -31,9 +31,10 @@ from wakebuilder.audio.io import decode_audio
 from wakebuilder.augment.level import active_mask, power
 from wakebuilder.augment.music import generate_music
 from wakebuilder.detection.config import DetectorConfig
+from wakebuilder.detection.detector import frame_scores
 from wakebuilder.detection.evaluate import choose_threshold, fa_per_hour, frr, smoothed_scores
 from wakebuilder.detection.model import WakeModel
-from wakebuilder.features.frontend import WINDOW_FRAMES, get_frontend
+from wakebuilder.features.frontend import get_frontend
 from wakebuilder.modelstore.manifest import ModelManifest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,11 +79,7 @@ def eval_embeddings(name: str, files: list[Path], cache: Path) -> list[np.ndarra
 
 
 def stream_scores(model: WakeModel, emb: np.ndarray) -> np.ndarray:
-    s = np.zeros(len(emb), np.float32)
-    if len(emb) >= WINDOW_FRAMES:
-        view = np.lib.stride_tricks.sliding_window_view(emb, (WINDOW_FRAMES, emb.shape[1]))
-        s[WINDOW_FRAMES - 1:] = model.score(np.ascontiguousarray(view[:, 0]))
-    return s
+    return frame_scores(emb, model.score)
 
 
 def mix_at_snr(clip: np.ndarray, background: np.ndarray, snr_db: float) -> np.ndarray:

@@ -8,6 +8,7 @@ figure describes what users run.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,15 +144,20 @@ class StreamingDetector:
         return detections
 
 
+def frame_scores(embeddings: npt.NDArray[np.float32],
+                 score: Callable[[npt.NDArray[np.float32]], npt.ArrayLike]
+                 ) -> npt.NDArray[np.float32]:
+    """Raw score per frame of an embedding stream, ``score`` mapping windows ``(N, 16, 96)``
+    to N scores; frames before the first full 16-frame window score 0."""
+    scores = np.zeros(len(embeddings), np.float32)
+    if len(embeddings) >= WINDOW_FRAMES:
+        view = np.lib.stride_tricks.sliding_window_view(embeddings,
+                                                        (WINDOW_FRAMES, EMBEDDING_DIM))
+        scores[WINDOW_FRAMES - 1:] = score(np.ascontiguousarray(view[:, 0]))
+    return scores
+
+
 def score_stream(model: WakeModel, samples: Samples,
                  frontend: FeatureFrontend | None = None) -> npt.NDArray[np.float32]:
-    """Raw score per frame of a whole signal, as the streaming detector computes them.
-
-    Frames before the first full 16-frame window score 0.
-    """
-    emb = (frontend or get_frontend()).embed_stream(samples)
-    scores = np.zeros(len(emb), np.float32)
-    if len(emb) >= WINDOW_FRAMES:
-        view = np.lib.stride_tricks.sliding_window_view(emb, (WINDOW_FRAMES, EMBEDDING_DIM))
-        scores[WINDOW_FRAMES - 1:] = model.score(np.ascontiguousarray(view[:, 0]))
-    return scores
+    """Raw score per frame of a whole signal, as the streaming detector computes them."""
+    return frame_scores((frontend or get_frontend()).embed_stream(samples), model.score)

@@ -25,6 +25,9 @@ from wakebuilder.augment.pitch import PitchShift
 from wakebuilder.augment.reverb import Reverb
 from wakebuilder.augment.speed import SpeedPerturb
 from wakebuilder.augment.vocal_tract import VocalTractWarp
+from wakebuilder.detection.config import DetectorConfig
+from wakebuilder.detection.detector import frame_scores
+from wakebuilder.detection.evaluate import smoothed_scores
 from wakebuilder.errors import CancelledError
 from wakebuilder.features.frontend import WINDOW_FRAMES, FeatureFrontend
 
@@ -131,12 +134,13 @@ def user_clip_negatives(clips: Sequence[Samples], rng: np.random.Generator) -> l
 
 def peak_scores(frontend: FeatureFrontend, score_windows: Callable[[Windows], np.ndarray],
                 clips: Sequence[Samples], rng: np.random.Generator, aug: Augmenters | None,
-                *, smoothing_frames: int = 1, lead_s: float = 1.6, tail_s: float = 0.8,
+                *, det: DetectorConfig, lead_s: float = 1.6, tail_s: float = 0.8,
                 clean: bool = True) -> npt.NDArray[np.float64]:
     """Peak detector score of each clip played inside a stream, as the detector would see it.
 
-    Each clip gets ``lead_s`` of background before and ``tail_s`` after; the peak is taken
-    over frames after the warm-up, with the given smoothing.
+    Each clip gets ``lead_s`` of background before and ``tail_s`` after; the peak is the
+    highest smoothed score after the warm-up (``det``'s semantics), so the clip is detected
+    at threshold t exactly when its peak is at least t.
     """
     peaks = []
     for clip in clips:
@@ -150,13 +154,7 @@ def peak_scores(frontend: FeatureFrontend, score_windows: Callable[[Windows], np
         stream[start:start + len(c)] += c
         if aug is not None and not clean:
             stream = aug.channel(stream, rng)
-        emb = frontend.embed_stream(stream)
-        if len(emb) < WINDOW_FRAMES:
-            peaks.append(0.0)
-            continue
-        view = np.lib.stride_tricks.sliding_window_view(emb, (WINDOW_FRAMES, emb.shape[1]))
-        s = np.asarray(score_windows(np.ascontiguousarray(view[:, 0])), np.float64)
-        if smoothing_frames > 1:
-            s = np.convolve(s, np.ones(smoothing_frames) / smoothing_frames)[: len(s)]
-        peaks.append(float(s.max()))
+        smoothed = smoothed_scores(frame_scores(frontend.embed_stream(stream), score_windows),
+                                   det)
+        peaks.append(max(float(np.max(smoothed, initial=0.0)), 0.0))
     return np.asarray(peaks)

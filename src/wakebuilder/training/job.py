@@ -18,6 +18,7 @@ from wakebuilder.audio.format import Samples
 from wakebuilder.audio.io import decode_audio
 from wakebuilder.augment.bank import BackgroundBank
 from wakebuilder.detection.config import DetectorConfig
+from wakebuilder.detection.detector import frame_scores
 from wakebuilder.detection.evaluate import (
     choose_threshold,
     det_curve,
@@ -360,12 +361,7 @@ class TrainingJob:
         streams = []
         for emb in neg.calibration_streams():
             self.check_cancel()
-            s = np.zeros(len(emb), np.float32)
-            if len(emb) >= WINDOW_FRAMES:
-                view = np.lib.stride_tricks.sliding_window_view(emb, (WINDOW_FRAMES,
-                                                                      emb.shape[1]))
-                s[WINDOW_FRAMES - 1:] = score(np.ascontiguousarray(view[:, 0]))
-            streams.append(smoothed_scores(s, det))
+            streams.append(smoothed_scores(frame_scores(emb, score), det))
         cal_hours = hours_of(streams)
         self.report("Calibrating threshold", 0.5, f"{cal_hours:.2f} h of calibration audio")
         if cal_hours > 0:
@@ -378,14 +374,11 @@ class TrainingJob:
                               "rate is estimated coarsely.")
         det = det.model_copy(update={"threshold": threshold})
         eval_rng = np.random.default_rng(cfg.seed + 7)
-        peaks_tts = D.peak_scores(fe, score, pos_held[:150], eval_rng, aug,
-                                  smoothing_frames=det.smoothing_frames)
-        peaks_user = D.peak_scores(fe, score, heldout_user, eval_rng, aug,
-                                   smoothing_frames=det.smoothing_frames)
+        peaks_tts = D.peak_scores(fe, score, pos_held[:150], eval_rng, aug, det=det)
+        peaks_user = D.peak_scores(fe, score, heldout_user, eval_rng, aug, det=det)
         aug_src = heldout_user or all_user
         peaks_user_aug = D.peak_scores(fe, score, aug_src * max(1, 30 // max(len(aug_src), 1)),
-                                       eval_rng, aug, smoothing_frames=det.smoothing_frames,
-                                       clean=False)
+                                       eval_rng, aug, det=det, clean=False)
         all_peaks = np.concatenate([peaks_tts, peaks_user, peaks_user_aug])
         metrics: dict[str, Any] = {
             **{k: round(v, 4) for k, v in self.val_metrics.items()},
