@@ -72,26 +72,25 @@ export const api = {
   del: (path, opts) => request("DELETE", path, opts),
 };
 
+function saveAs(href, filename) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}
+
 /** Download a URL that needs the token header as a file (plain links when there is none). */
 export async function download(path, filename) {
   if (!getToken()) {
-    const a = document.createElement("a");
-    a.href = path;
-    a.download = filename;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
+    saveAs(path, filename);
     return;
   }
   const response = await fetch(path, { headers: headers() });
   if (!response.ok) throw new ApiError(response.status, await parse(response));
   const url = URL.createObjectURL(await response.blob());
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = filename;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
+  saveAs(url, filename);
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
