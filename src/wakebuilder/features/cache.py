@@ -58,6 +58,8 @@ __all__ = ["BuildReport", "NegativeEntry", "NegativeStore", "guess_kind", "CALIB
            "TRAIN", "KINDS"]
 
 ROW_BYTES = EMBEDDING_DIM * 2
+# Per eligible entry: window counts, first-row offsets, cumulative window counts.
+_WindowTable = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
 COMMIT_INTERVAL_S = 5.0
 COMPACT_GARBAGE_FRACTION = 0.3
 
@@ -117,6 +119,7 @@ class NegativeStore:
         self._mmap: npt.NDArray[np.float16] | None = None
         self._batch_new: list[NegativeEntry] | None = None
         self._last_commit = 0.0
+        self._tables: dict[tuple[Any, ...], tuple[IndexState, _WindowTable | None]] = {}
 
     # ----------------------------------------------------------------- reading
     @property
@@ -167,21 +170,39 @@ class NegativeStore:
         rows = self._data()[entry.offset:entry.offset + entry.frames]
         return rows if np.dtype(dtype) == np.float16 else rows.astype(dtype)
 
+    def _window_table(self, split: str, kinds: Sequence[str] | None,
+                      exclude_sources: Sequence[str]) -> _WindowTable | None:
+        """Window counts, offsets and their cumulative sum for eligible entries, memoised per
+        index state (a training job samples every step; scanning the index each time cost
+        more than the optimiser step)."""
+        state = self._current()
+        key = (split, tuple(sorted(kinds)) if kinds is not None else None,
+               tuple(exclude_sources))
+        cached = self._tables.get(key)
+        if cached is not None and cached[0] is state:
+            return cached[1]
+        eligible = [e for e in self.entries(split, kinds, exclude_sources=exclude_sources)
+                    if e.frames >= WINDOW_FRAMES]
+        table = None
+        if eligible:
+            counts = np.array([e.frames - WINDOW_FRAMES + 1 for e in eligible], np.int64)
+            offsets = np.array([e.offset for e in eligible], np.int64)
+            table = (counts, offsets, np.cumsum(counts))
+        self._tables[key] = (state, table)
+        return table
+
     def sample_windows(self, n: int, rng: np.random.Generator, *, split: str = TRAIN,
                        kinds: Sequence[str] | None = None,
                        exclude_sources: Sequence[str] = ()) -> npt.NDArray[np.float32]:
         """``n`` random 16-frame windows ``(n, 16, 96)``, uniform over all windows of eligible
         entries (entries of at least 16 frames); a window never crosses an entry boundary."""
-        eligible = [e for e in self.entries(split, kinds, exclude_sources=exclude_sources)
-                    if e.frames >= WINDOW_FRAMES]
-        if n <= 0 or not eligible:
+        table = self._window_table(split, kinds, exclude_sources)
+        if n <= 0 or table is None:
             if n > 0:
                 raise ValueError(f"no {split} negatives of kinds {kinds} with "
                                  f">= {WINDOW_FRAMES} frames")
             return np.zeros((0, WINDOW_FRAMES, EMBEDDING_DIM), np.float32)
-        counts = np.array([e.frames - WINDOW_FRAMES + 1 for e in eligible], np.int64)
-        offsets = np.array([e.offset for e in eligible], np.int64)
-        cum = np.cumsum(counts)
+        counts, offsets, cum = table
         pick = rng.integers(0, int(cum[-1]), size=n)
         which = np.searchsorted(cum, pick, side="right")
         starts = offsets[which] + pick - (cum[which] - counts[which])
