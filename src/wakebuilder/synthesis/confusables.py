@@ -23,12 +23,13 @@ from wakebuilder.synthesis.pronunciation import (
     is_homophone,
     phonemes,
     strip_stress,
+    text_confusion_distance,
     text_distance,
     word_pronunciations,
     words_of,
 )
 
-__all__ = ["HardNegative", "hard_negative_candidates", "hard_negative_phrases",
+__all__ = ["MIN_CONFUSION", "HardNegative", "hard_negative_candidates", "hard_negative_phrases",
            "is_acceptable", "is_homophone", "max_distance", "normalise_text", "phonemes"]
 
 _PLAIN_WORD = re.compile(r"[a-z]{2,}|a|i")
@@ -44,12 +45,20 @@ class HardNegative:
     text: str
     kind: str  # "substitute", "close", "split", "spelling" or "partial"
     distance: int
+    confusion: float = 0.0  # confusion distance (vowel and close-consonant swaps cost 0.5)
 
 
 def normalise_text(text: str) -> str:
     """Letters only, lower case, runs of one letter collapsed: "Heyy, jarviis!" -> "heyjarvis"."""
     letters = "".join(ch for ch in unicodedata.normalize("NFKC", text).lower() if ch.isalpha())
     return re.sub(r"(.)\1+", r"\1", letters)
+
+
+# A non-partial hard negative must differ by at least this confusion distance: a clear
+# consonant change plus a vowel change, or two clear changes. Closer texts (vowel-only or
+# voicing-only changes) are how real people pronounce the wake word; training against them
+# cost 10-20 points of FRR on other speakers in the development benchmark.
+MIN_CONFUSION = 1.5
 
 
 def max_distance(n_phones: int) -> int:
@@ -173,33 +182,40 @@ def hard_negative_candidates(wake_word: str, *, rng: np.random.Generator,
         if not is_acceptable(text, target):
             continue
         distance = text_distance(text, target)
-        if kind != "partial" and not 1 <= distance <= limit:
+        confusion = text_confusion_distance(text, target)
+        if kind != "partial" and not (1 <= distance <= limit and confusion >= MIN_CONFUSION):
             continue
-        accepted.setdefault((kind, group), []).append(HardNegative(text, kind, distance))
+        accepted.setdefault((kind, group), []).append(
+            HardNegative(text, kind, distance, confusion))
     return _select(accepted, max_phrases, rng)
 
 
-_TIER_SHARES = {"substitute": 2, "close": 2, "split": 1, "spelling": 1}
+_TIER_SHARES = {"substitute": 2, "close": 2, "split": 1}
+_MIN_PHRASES = 20  # spelling edits only top the list up to this many
 
 
 def _select(groups: dict[tuple[str, int], list[HardNegative]], max_phrases: int,
             rng: np.random.Generator) -> list[HardNegative]:
-    """Partials first (at most a third), then real-word swaps, splits and spelling edits.
+    """Partials first (at most a third), then real-word swaps and splits, then (only when
+    fewer than 20 were found) spelling edits, whose made-up words espeak may say almost like
+    the wake word.
 
-    Each round takes two real-word candidates, one split and one spelling edit; within a
-    kind, word positions take turns, and candidates come closest first, ties in random order.
+    Each round takes two real-word candidates and one split; within a kind, word positions
+    take turns, and candidates come closest first, ties in random order.
     """
     chosen = list(groups.pop(("partial", 0), []))[:max(max_phrases // 3, 1)]
     tiers: dict[str, list[list[HardNegative]]] = {}
     for (kind, _), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         tiers.setdefault(kind, []).append(sorted(items, key=lambda h: (h.distance, rng.random())))
-    while len(chosen) < max_phrases and any(any(q) for qs in tiers.values() for q in qs):
-        for kind, queues in tiers.items():
-            for _ in range(_TIER_SHARES.get(kind, 1)):
-                live = [q for q in queues if q]
-                if live and len(chosen) < max_phrases:
-                    chosen.append(live[0].pop(0))
-                    queues.append(queues.pop(queues.index(live[0])))  # next position's turn
+    fallback = {"spelling": tiers.pop("spelling", [])}
+    for stage, cap in ((tiers, max_phrases), (fallback, min(max_phrases, _MIN_PHRASES))):
+        while len(chosen) < cap and any(any(q) for qs in stage.values() for q in qs):
+            for kind, queues in stage.items():
+                for _ in range(_TIER_SHARES.get(kind, 1)):
+                    live = [q for q in queues if q]
+                    if live and len(chosen) < cap:
+                        chosen.append(live[0].pop(0))
+                        queues.append(queues.pop(queues.index(live[0])))  # next position
     return chosen
 
 

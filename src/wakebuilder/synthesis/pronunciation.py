@@ -159,6 +159,56 @@ def phoneme_distance(a: list[str] | tuple[str, ...], b: list[str] | tuple[str, .
     return row[-1]
 
 
+# Consonant pairs a listener (and the embedding model) easily confuses: voicing pairs,
+# nasals, liquids and glides. Substituting within a group costs half an edit.
+_CLOSE_CONSONANTS = (frozenset({"P", "B"}), frozenset({"T", "D"}), frozenset({"K", "G"}),
+                     frozenset({"F", "V"}), frozenset({"S", "Z"}), frozenset({"TH", "DH"}),
+                     frozenset({"SH", "ZH"}), frozenset({"CH", "JH"}),
+                     frozenset({"M", "N", "NG"}), frozenset({"L", "R"}),
+                     frozenset({"W", "V"}), frozenset({"TH", "F"}), frozenset({"DH", "V"}))
+
+
+def _substitution_cost(x: str, y: str) -> float:
+    if x == y:
+        return 0.0
+    if (x in _VOWELS and y in _VOWELS) or any(x in g and y in g for g in _CLOSE_CONSONANTS):
+        return 0.5
+    return 1.0
+
+
+def confusion_distance(a: list[str] | tuple[str, ...], b: list[str] | tuple[str, ...]
+                       ) -> float:
+    """Edit distance where vowel-for-vowel and close-consonant swaps, and inserted or
+    dropped vowels, cost 0.5.
+
+    Real speakers vary vowels and voicing far more than a dictionary does, so a text at
+    confusion distance 1 or less ("athene" for "athena", "view class" for "view glass") is
+    what many people *say* when they mean the wake word.
+    """
+    x, y = strip_stress(a), strip_stress(b)
+
+    def indel(p: str) -> float:
+        return 0.5 if p in _VOWELS else 1.0
+
+    row = [0.0]
+    for py in y:
+        row.append(row[-1] + indel(py))
+    for px in x:
+        prev, row[0] = row[0], row[0] + indel(px)
+        for j, py in enumerate(y, 1):
+            prev, row[j] = row[j], min(row[j] + indel(px), row[j - 1] + indel(py),
+                                       prev + _substitution_cost(px, py))
+    return row[-1]
+
+
+def text_confusion_distance(a: str, b: str) -> float:
+    """Smallest :func:`confusion_distance` between any pronunciations of two texts."""
+    pa, pb = phonemes(a), phonemes(b)
+    if not pa or not pb:
+        return float(text_distance(a, b))
+    return min(confusion_distance(x, y) for x in pa for y in pb)
+
+
 def text_distance(a: str, b: str) -> int:
     """Smallest phoneme distance between any pronunciations of two texts."""
     pa, pb = phonemes(a), phonemes(b)
