@@ -220,7 +220,9 @@ def _select(groups: dict[tuple[str, int], list[HardNegative]], max_phrases: int,
 
 
 def hard_negative_phrases(wake_word: str, *, max_phrases: int = 60,
-                          rng: np.random.Generator) -> list[str]:
-    """Texts that sound close to ``wake_word`` but are never a homophone of it."""
+                          rng: np.random.Generator, close_words: bool = True) -> list[str]:
+    """Texts that sound close to ``wake_word`` but are never a homophone of it; only the
+    partial phrases of a multi-word wake word when ``close_words`` is false."""
     return [h.text for h in hard_negative_candidates(wake_word, rng=rng,
-                                                     max_phrases=max_phrases)]
+                                                     max_phrases=max_phrases)
+            if close_words or h.kind == "partial"]

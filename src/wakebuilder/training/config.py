@@ -49,6 +49,12 @@ class TrainConfig(BaseModel):
         default=4000, ge=0, le=100_000,
         description="Highest-scoring negative windows of the cache added after a first pass, "
                     "then the head is fine-tuned (0 = off)")
+    close_word_negatives: bool = Field(
+        default=False,
+        description="With use_hard_negatives: also synthesise phonetically close words "
+                    "('snowball' for 'snowboy'). Off by default: in the development benchmark "
+                    "they cost 5-30 points of FRR on other people's voices; partial phrases "
+                    "and halves of the user's clips are always used")
     user_weight: float = Field(default=2.0, ge=0.1, le=20.0,
                                description="Loss weight of user-recording positives")
     exclude_negative_sources: list[str] = Field(

@@ -137,7 +137,8 @@ class TrainingJob:
         engines = load_engines(self.paths.voices_dir, threads=1)
         self.stats["tts_engines_unavailable"] = dict(engines.unavailable)
         n_pos = int(cfg.target_positive_samples * 0.35) if cfg.use_tts_positives else 0
-        phrases = hard_negative_phrases(text, max_phrases=60, rng=self.rng) \
+        phrases = hard_negative_phrases(text, max_phrases=60, rng=self.rng,
+                                        close_words=cfg.close_word_negatives) \
             if cfg.use_hard_negatives else []
         n_hard = int(cfg.target_positive_samples * cfg.hard_negative_ratio * 0.6) \
             if phrases else 0
@@ -203,7 +204,8 @@ class TrainingJob:
         pos_held = [c.samples for c in tts_pos if (c.engine, c.voice) in held_voices]
         hard_train = [c.samples for c in tts_hard if (c.engine, c.voice) in train_voices]
         hard_held = [c.samples for c in tts_hard if (c.engine, c.voice) in held_voices]
-        hard_train += D.user_clip_negatives(train_user, self.rng)
+        if cfg.use_hard_negatives:  # the user's own voice saying part of the wake word
+            hard_train += D.user_clip_negatives(train_user, self.rng)
         self.stats["tts_voices_train"] = len(train_voices)
         self.stats["tts_voices_heldout"] = len(held_voices)
 

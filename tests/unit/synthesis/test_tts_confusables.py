@@ -121,3 +121,11 @@ def test_results_depend_on_rng_only() -> None:
     c = hard_negative_phrases("athena", rng=np.random.default_rng(5))
     assert a == b and a != c
     assert hard_negative_phrases("...", rng=np.random.default_rng(0)) == []
+
+
+def test_without_close_words_only_partial_phrases_remain() -> None:
+    rng = np.random.default_rng(0)
+    assert sorted(hard_negative_phrases("hey jarvis", rng=rng, close_words=False)) == [
+        "hey", "jarvis"]
+    assert hard_negative_phrases("snowboy", rng=rng, close_words=False) == []
+    assert len(hard_negative_phrases("snowboy", rng=rng, close_words=True)) >= 20
