@@ -114,11 +114,12 @@ def positive_peaks(model: WakeModel, det: DetectorConfig, files: list[Path], *,
 
 
 def train(word: str, clips: list[Path], out: Path, data_dir: Path, seed: int,
-          extra: dict[str, object]) -> tuple[Path, float, float]:
+          extra: dict[str, object], threads: int = 2) -> tuple[Path, float, float]:
     """Train through the CLI; returns (model dir, wall seconds, peak RSS MiB of the child)."""
     cfg = {"exclude_negative_sources": [EVAL_SOURCE], **extra}
     cmd = [sys.executable, "-m", "wakebuilder.cli.main", "train", "--wake-word", word,
            "--out", str(out), "--data-dir", str(data_dir), "--seed", str(seed), "--json",
+           "--threads", str(threads),
            "--config", json.dumps(cfg)]
     for c in clips:
         cmd += ["--recording", str(c)]
@@ -137,7 +138,10 @@ def main() -> None:
     ap.add_argument("--words", nargs="+", default=["snowboy", "view glass", "athena"])
     ap.add_argument("--data-dir", type=Path, default=REPO / "data")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="picks the enrolment clips")
+    ap.add_argument("--train-seed", type=int, default=None,
+                    help="training seed (default: --seed)")
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads of the training job")
     ap.add_argument("--enrol", type=int, default=3)
     ap.add_argument("--config", default="{}", help="extra training options (JSON)")
     args = ap.parse_args()
@@ -163,8 +167,9 @@ def main() -> None:
         order = np.random.default_rng(args.seed).permutation(len(files))
         enrol = [files[i] for i in order[:args.enrol]]
         heldout = [files[i] for i in order[args.enrol:]]
+        train_seed = args.seed if args.train_seed is None else args.train_seed
         model_dir, wall, rss = train(word, enrol, args.out / "models", args.data_dir,
-                                     args.seed, extra)
+                                     train_seed, extra, args.threads)
         manifest = ModelManifest.model_validate_json(
             (model_dir / f"{model_dir.name}.json").read_text())
         model = WakeModel(model_dir / f"{model_dir.name}.onnx")

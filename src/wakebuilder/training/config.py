@@ -53,8 +53,9 @@ class TrainConfig(BaseModel):
         default=False,
         description="With use_hard_negatives: also synthesise phonetically close words "
                     "('snowball' for 'snowboy'). Off by default: in the development benchmark "
-                    "they cost 5-30 points of FRR on other people's voices; partial phrases "
-                    "and halves of the user's clips are always used")
+                    "they cost 'view glass' 2-10 points of FRR on other people's voices at "
+                    "1-2 FA/h. Partial phrases and halves of the user's clips are used whenever "
+                    "use_hard_negatives is on")
     user_weight: float = Field(default=2.0, ge=0.1, le=20.0,
                                description="Loss weight of user-recording positives")
     exclude_negative_sources: list[str] = Field(
