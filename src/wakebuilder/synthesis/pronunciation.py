@@ -159,8 +159,8 @@ def phoneme_distance(a: list[str] | tuple[str, ...], b: list[str] | tuple[str, .
     return row[-1]
 
 
-# Consonant pairs a listener (and the embedding model) easily confuses: voicing pairs,
-# nasals, liquids and glides. Substituting within a group costs half an edit.
+# Consonants easily confused for each other: voicing pairs, nasals, liquids, and w/v, th/f,
+# dh/v. Substituting within a group costs half an edit.
 _CLOSE_CONSONANTS = (frozenset({"P", "B"}), frozenset({"T", "D"}), frozenset({"K", "G"}),
                      frozenset({"F", "V"}), frozenset({"S", "Z"}), frozenset({"TH", "DH"}),
                      frozenset({"SH", "ZH"}), frozenset({"CH", "JH"}),
