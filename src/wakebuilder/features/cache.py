@@ -119,7 +119,7 @@ class NegativeStore:
         self._mmap: npt.NDArray[np.float16] | None = None
         self._batch_new: list[NegativeEntry] | None = None
         self._last_commit = 0.0
-        self._tables: dict[tuple[Any, ...], tuple[IndexState, _WindowTable | None]] = {}
+        self._tables: dict[tuple[Any, ...], tuple[list[NegativeEntry], _WindowTable | None]] = {}
 
     # ----------------------------------------------------------------- reading
     @property
@@ -172,14 +172,15 @@ class NegativeStore:
 
     def _window_table(self, split: str, kinds: Sequence[str] | None,
                       exclude_sources: Sequence[str]) -> _WindowTable | None:
-        """Window counts, offsets and their cumulative sum for eligible entries, memoised per
-        index state (a training job samples every step; scanning the index each time cost
-        more than the optimiser step)."""
-        state = self._current()
+        """Window counts, offsets and their cumulative sum for eligible entries, memoised until
+        the index changes (a training job samples every step; scanning the index each time
+        cost more than the optimiser step). The index builds a new entry list on every change,
+        so the list's identity is the version."""
+        version = self._current().entries
         key = (split, tuple(sorted(kinds)) if kinds is not None else None,
                tuple(exclude_sources))
         cached = self._tables.get(key)
-        if cached is not None and cached[0] is state:
+        if cached is not None and cached[0] is version:
             return cached[1]
         eligible = [e for e in self.entries(split, kinds, exclude_sources=exclude_sources)
                     if e.frames >= WINDOW_FRAMES]
@@ -188,7 +189,7 @@ class NegativeStore:
             counts = np.array([e.frames - WINDOW_FRAMES + 1 for e in eligible], np.int64)
             offsets = np.array([e.offset for e in eligible], np.int64)
             table = (counts, offsets, np.cumsum(counts))
-        self._tables[key] = (state, table)
+        self._tables[key] = (version, table)
         return table
 
     def sample_windows(self, n: int, rng: np.random.Generator, *, split: str = TRAIN,

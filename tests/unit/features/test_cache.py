@@ -297,3 +297,15 @@ def test_corpus_splits_by_whole_source() -> None:
     assert file_split("corpus/fotaq", "corpus/fotaq/x.flac") == TRAIN
     names = [f"mine/{i}.wav" for i in range(200)]
     assert {file_split("mine", n) for n in names} == {TRAIN, CALIBRATION}
+
+
+def test_sampling_sees_entries_written_through_the_same_store(store: NegativeStore) -> None:
+    rng = np.random.default_rng(0)
+    with store.batch():  # one index state, changed in place
+        store.add_audio("src", "a/c", const(2.0, 0.01), kind="noise", split=TRAIN)
+        assert set(np.round(store.sample_windows(200, rng)[:, 0, 0])) == {1.0}
+        store.add_audio("src", "b/c", const(2.0, 0.02), kind="noise", split=TRAIN)
+        assert set(np.round(store.sample_windows(400, rng)[:, 0, 0])) == {1.0, 2.0}
+    store.clear()
+    with pytest.raises(ValueError):
+        store.sample_windows(1, rng)
