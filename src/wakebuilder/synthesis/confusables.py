@@ -24,8 +24,7 @@ from wakebuilder.synthesis.pronunciation import (
     is_homophone,
     phonemes,
     strip_stress,
-    text_confusion_distance,
-    text_distance,
+    text_distances,
     word_pronunciations,
     words_of,
 )
@@ -182,8 +181,7 @@ def hard_negative_candidates(wake_word: str, *, rng: np.random.Generator,
         seen.add(norm)
         if not is_acceptable(text, target):
             continue
-        distance = text_distance(text, target)
-        confusion = text_confusion_distance(text, target)
+        distance, confusion = text_distances(text, target)
         if kind != "partial" and not (1 <= distance <= limit and confusion >= MIN_CONFUSION):
             continue
         accepted.setdefault((kind, group), []).append(

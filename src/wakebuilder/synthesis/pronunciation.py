@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -148,15 +149,24 @@ def is_homophone(a: str, b: str) -> bool:
     return bool(pronunciation_keys(a) & pronunciation_keys(b))
 
 
+def _edit_distance(x: Phones, y: Phones, sub: Callable[[str, str], float],
+                   indel: Callable[[str], float]) -> float:
+    """Weighted Levenshtein distance (one row of the table at a time)."""
+    row = [0.0]
+    for py in y:
+        row.append(row[-1] + indel(py))
+    for px in x:
+        prev, row[0] = row[0], row[0] + indel(px)
+        for j, py in enumerate(y, 1):
+            prev, row[j] = row[j], min(row[j] + indel(px), row[j - 1] + indel(py),
+                                       prev + sub(px, py))
+    return row[-1]
+
+
 def phoneme_distance(a: list[str] | tuple[str, ...], b: list[str] | tuple[str, ...]) -> int:
     """Levenshtein distance between two phoneme sequences (stress ignored)."""
-    x, y = strip_stress(a), strip_stress(b)
-    row = list(range(len(y) + 1))
-    for i, px in enumerate(x, 1):
-        prev, row[0] = row[0], i
-        for j, py in enumerate(y, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (px != py))
-    return row[-1]
+    return int(_edit_distance(strip_stress(a), strip_stress(b),
+                              lambda x, y: float(x != y), lambda _: 1.0))
 
 
 # Consonants easily confused for each other: voicing pairs, nasals, liquids, and w/v, th/f,
@@ -176,6 +186,10 @@ def _substitution_cost(x: str, y: str) -> float:
     return 1.0
 
 
+def _indel_cost(p: str) -> float:
+    return 0.5 if p in _VOWELS else 1.0
+
+
 def confusion_distance(a: list[str] | tuple[str, ...], b: list[str] | tuple[str, ...]
                        ) -> float:
     """Edit distance where vowel-for-vowel and close-consonant swaps, and inserted or
@@ -185,36 +199,29 @@ def confusion_distance(a: list[str] | tuple[str, ...], b: list[str] | tuple[str,
     confusion distance 1 or less ("athene" for "athena", "view class" for "view glass") is
     what many people *say* when they mean the wake word.
     """
-    x, y = strip_stress(a), strip_stress(b)
-
-    def indel(p: str) -> float:
-        return 0.5 if p in _VOWELS else 1.0
-
-    row = [0.0]
-    for py in y:
-        row.append(row[-1] + indel(py))
-    for px in x:
-        prev, row[0] = row[0], row[0] + indel(px)
-        for j, py in enumerate(y, 1):
-            prev, row[j] = row[j], min(row[j] + indel(px), row[j - 1] + indel(py),
-                                       prev + _substitution_cost(px, py))
-    return row[-1]
+    return _edit_distance(strip_stress(a), strip_stress(b), _substitution_cost, _indel_cost)
 
 
-def text_confusion_distance(a: str, b: str) -> float:
-    """Smallest :func:`confusion_distance` between any pronunciations of two texts."""
+def text_distances(a: str, b: str) -> tuple[int, float]:
+    """Smallest :func:`phoneme_distance` and smallest :func:`confusion_distance` between any
+    pronunciations of two texts (pronunciations looked up once)."""
     pa, pb = phonemes(a), phonemes(b)
     if not pa or not pb:
-        return float(text_distance(a, b))
-    return min(confusion_distance(x, y) for x in pa for y in pb)
+        longest = max(len(max(pa, key=len, default=[])), len(max(pb, key=len, default=[])))
+        return longest, float(longest)
+    pairs = [(x, y) for x in pa for y in pb]
+    return (min(phoneme_distance(x, y) for x, y in pairs),
+            min(confusion_distance(x, y) for x, y in pairs))
 
 
 def text_distance(a: str, b: str) -> int:
     """Smallest phoneme distance between any pronunciations of two texts."""
-    pa, pb = phonemes(a), phonemes(b)
-    if not pa or not pb:
-        return max(len(max(pa, key=len, default=[])), len(max(pb, key=len, default=[])))
-    return min(phoneme_distance(x, y) for x in pa for y in pb)
+    return text_distances(a, b)[0]
+
+
+def text_confusion_distance(a: str, b: str) -> float:
+    """Smallest :func:`confusion_distance` between any pronunciations of two texts."""
+    return text_distances(a, b)[1]
 
 
 def batch_distance(query: Phones, candidates: np.ndarray, symbols: dict[str, int]) -> np.ndarray:
