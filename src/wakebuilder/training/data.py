@@ -156,5 +156,5 @@ def peak_scores(frontend: FeatureFrontend, score_windows: Callable[[Windows], np
             stream = aug.channel(stream, rng)
         smoothed = smoothed_scores(frame_scores(frontend.embed_stream(stream), score_windows),
                                    det)
-        peaks.append(max(float(np.max(smoothed, initial=0.0)), 0.0))
+        peaks.append(float(np.max(smoothed, initial=0.0)))
     return np.asarray(peaks)

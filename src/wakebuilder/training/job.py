@@ -28,7 +28,7 @@ from wakebuilder.detection.evaluate import (
     smoothed_scores,
 )
 from wakebuilder.errors import CancelledError, InvalidInputError, TrainingError
-from wakebuilder.features.frontend import WINDOW_FRAMES, get_frontend
+from wakebuilder.features.frontend import EMBEDDING_DIM, WINDOW_FRAMES, get_frontend
 from wakebuilder.modelstore.export import write_model_files
 from wakebuilder.modelstore.manifest import ModelManifest
 from wakebuilder.modelstore.store import ModelStore
@@ -273,7 +273,7 @@ class TrainingJob:
     def mine_negatives(self, model: torch.nn.Module, neg: NegativeSource, k: int,
                        stride: int = 2) -> np.ndarray:
         """The ``k`` highest-scoring windows of the cache's training split (score > 0.05)."""
-        best_x = np.zeros((0, WINDOW_FRAMES, 96), np.float32)
+        best_x = np.zeros((0, WINDOW_FRAMES, EMBEDDING_DIM), np.float32)
         best_s = np.zeros(0, np.float32)
         for emb in neg.split_streams("train"):
             self.check_cancel()
