@@ -13,12 +13,12 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from wakebuilder import __version__
 from wakebuilder.api.errors import register_error_handlers
-from wakebuilder.api.inference import ModelCache
 from wakebuilder.api.routers import cache, health, models, testing, training, ws
 from wakebuilder.api.security import BodyLimitMiddleware, TokenMiddleware
 from wakebuilder.api.webui import WebUI
 from wakebuilder.jobs.dispatcher import Dispatcher
 from wakebuilder.jobs.store import JobStore
+from wakebuilder.modelstore.loader import ModelCache
 from wakebuilder.modelstore.store import ModelStore
 from wakebuilder.settings import LOOPBACK_HOSTS, Settings
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import soxr
 
-from wakebuilder.audio.format import SAMPLE_RATE, Samples, to_float32
+from wakebuilder.audio.convert import Resampler
+from wakebuilder.audio.format import SAMPLE_RATE, to_float32
 from wakebuilder.detection.config import DetectorConfig
 from wakebuilder.detection.detector import Detection, StreamingDetector
 from wakebuilder.detection.model import WakeModel
@@ -26,29 +26,6 @@ class StreamOutput:
     detections: list[Detection]
     frame_scores: list[tuple[int, float]]
     """``(time_ms, raw score)`` of each frame completed by this call."""
-
-
-class Resampler:
-    """Streaming resampler to 16 kHz that keeps its state between chunks."""
-
-    def __init__(self, sample_rate: int) -> None:
-        self.sample_rate = sample_rate
-        self._soxr = (None if sample_rate == SAMPLE_RATE else
-                      soxr.ResampleStream(sample_rate, SAMPLE_RATE, 1, dtype=np.float32,
-                                          quality="HQ"))
-
-    def push(self, samples: Samples) -> Samples:
-        """Resampled output available so far (soxr holds back a few ms of filter delay)."""
-        if self._soxr is None:
-            return samples
-        return np.asarray(self._soxr.resample_chunk(samples), dtype=np.float32)
-
-    def flush(self) -> Samples:
-        """The held-back tail (call before switching to another rate)."""
-        if self._soxr is None:
-            return np.zeros(0, np.float32)
-        return np.asarray(self._soxr.resample_chunk(np.zeros(0, np.float32), last=True),
-                          dtype=np.float32)
 
 
 class AudioStream:
