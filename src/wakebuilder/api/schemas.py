@@ -79,6 +79,11 @@ class JobStatusPublic(BaseModel):
     created_at: str
     history: list[dict[str, Any]] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
+    """Same as ``phase_seconds`` (kept for older clients)."""
+    phase_seconds: dict[str, float] = Field(
+        default_factory=dict, description="Wall seconds per phase, in order: a phase runs from "
+        "its first report until the next phase begins; the running one counts until its latest "
+        "report.")
     config: dict[str, Any] = Field(default_factory=dict)
     logs: list[dict[str, Any]] = Field(default_factory=list)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from wakebuilder.errors import CancelledError, WakeBuilderError
 from wakebuilder.jobs.store import CANCELLED, COMPLETED, FAILED, JobRecord, JobStore
+from wakebuilder.training.progress import PhaseTimer
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ class WorkerSpec:
 class JobContext:
     """What a task sees: the job row, paths, a progress reporter and a cancel check."""
 
-    def __init__(self, spec: WorkerSpec, store: JobStore, job: JobRecord) -> None:
+    def __init__(self, spec: WorkerSpec, store: JobStore, job: JobRecord, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.spec = spec
         self.store = store
         self.job = job
@@ -54,24 +56,27 @@ class JobContext:
         self.threads = spec.threads
         self._last_poll = 0.0
         self._cancel = False
-        self._phase: str | None = None
-        self._phase_start = time.monotonic()
-        self.timings: dict[str, float] = {}
+        self._clock = clock
+        self._timer = PhaseTimer(clock)
+        self._task_timings: dict[str, float] | None = None
+        self._task_timings_at = 0.0
 
-    def _mark_phase(self, phase: str) -> None:
-        now = time.monotonic()
-        if self._phase is not None:
-            self.timings[self._phase] = round(
-                self.timings.get(self._phase, 0.0) + now - self._phase_start, 3)
-        if phase != self._phase:
-            self._phase, self._phase_start = phase, now
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds per phase so far: the task's own timer when it sends one, else this one's."""
+        if self._task_timings is not None:
+            return dict(self._task_timings)
+        return self._timer.seconds()
 
     def report(self, *, phase: str, progress: float, message: str = "",
                current_epoch: int | None = None, total_epochs: int | None = None,
                metrics: dict[str, Any] | None = None,
-               data_stats: dict[str, Any] | None = None) -> None:
-        """Persist one progress update."""
-        self._mark_phase(phase)
+               data_stats: dict[str, Any] | None = None,
+               phase_seconds: dict[str, float] | None = None) -> None:
+        """Persist one progress update (``phase_seconds``: the task's own phase timings)."""
+        self._timer.mark(phase)
+        if phase_seconds is not None:
+            self._task_timings, self._task_timings_at = dict(phase_seconds), self._clock()
         self.store.update_progress(self.job.id, phase=phase, progress=progress, message=message,
                                    current_epoch=current_epoch, total_epochs=total_epochs,
                                    metrics=metrics, data_stats=data_stats,
@@ -81,7 +86,8 @@ class JobContext:
         """Adapter for :class:`wakebuilder.training.progress.ProgressEvent` callbacks."""
         self.report(phase=event.phase, progress=event.progress, message=event.message,
                     current_epoch=event.current_epoch, total_epochs=event.total_epochs,
-                    metrics=event.metrics, data_stats=event.data_stats)
+                    metrics=event.metrics, data_stats=event.data_stats,
+                    phase_seconds=event.phase_seconds)
 
     def should_cancel(self) -> bool:
         """True once a cancel was requested (the database is read at most every 0.5 s)."""
@@ -92,8 +98,15 @@ class JobContext:
         return self._cancel
 
     def finish_timings(self) -> dict[str, float]:
-        self._mark_phase("done")
-        return dict(self.timings)
+        """Final seconds per phase: the running phase ends now."""
+        phase = self._timer.phase
+        own = self._timer.finish()
+        if self._task_timings is None:
+            return own
+        out = dict(self._task_timings)  # exact when sent; its last phase ran on until now
+        if phase is not None:
+            out[phase] = round(out.get(phase, 0.0) + self._clock() - self._task_timings_at, 3)
+        return out
 
 
 def resolve(ref: str) -> Callable[[JobContext], dict[str, Any] | None]:

@@ -41,7 +41,12 @@ from wakebuilder.training.head import AveragedHeads, HeadConfig, count_params
 from wakebuilder.training.loop import EpochResult, TrainingData, predict, train_head
 from wakebuilder.training.negatives import NegativeSource, open_negatives
 from wakebuilder.training.pipeline import PipelinePaths, TrainRequest, TrainResult
-from wakebuilder.training.progress import CancelCheck, ProgressCallback, ProgressEvent
+from wakebuilder.training.progress import (
+    CancelCheck,
+    PhaseTimer,
+    ProgressCallback,
+    ProgressEvent,
+)
 from wakebuilder.training.report import render_report
 from wakebuilder.wakeword import parse_wake_word
 
@@ -78,19 +83,18 @@ class TrainingJob:
         self.notes: list[str] = []
         self.history: list[dict[str, Any]] = []
         self.t0 = time.perf_counter()
-        self._phase: str | None = None
-        self._phase_t0 = self.t0
+        self.timer = PhaseTimer()
+        """The one source of phase timings: sent with every event, stored in the manifest."""
 
     # -- plumbing --------------------------------------------------------------------------
     def report(self, phase: str, fraction: float = 0.0, message: str = "", **kw: Any) -> None:
-        now = time.perf_counter()
-        if phase != self._phase:
-            self._phase, self._phase_t0 = phase, now
-        timings = self.stats.setdefault("phase_seconds", {})
-        timings[phase] = round(now - self._phase_t0, 1)
+        self.timer.mark(phase)
+        seconds = self.timer.seconds()
+        self.stats["phase_seconds"] = {k: round(v, 1) for k, v in seconds.items()}
         lo, hi = PHASES[phase]
         self._progress(ProgressEvent(phase=phase, progress=round(lo + (hi - lo) * min(
-            max(fraction, 0.0), 1.0), 2), message=message, data_stats=dict(self.stats), **kw))
+            max(fraction, 0.0), 1.0), 2), message=message, data_stats=dict(self.stats),
+            phase_seconds=seconds, **kw))
 
     def check_cancel(self) -> None:
         if self._should_cancel():

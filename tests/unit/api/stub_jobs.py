@@ -113,6 +113,15 @@ def crashing_train(ctx: JobContext) -> dict[str, Any]:
     raise RuntimeError("boom /secret/path")
 
 
+def phased_train(ctx: JobContext) -> dict[str, Any]:
+    """Two phases of known length (0.6 s, 0.3 s), each reported every 0.1 s; no model."""
+    for phase, reports in (("Preparing data", 6), ("Training classifier", 3)):
+        for i in range(reports):
+            ctx.report(phase=phase, progress=10.0 * i, message=f"{phase} {i}")
+            time.sleep(0.1)
+    return {}
+
+
 def fake_cache(ctx: JobContext) -> dict[str, Any]:
     """A quick fake cache build."""
     ctx.report(phase="Building negative cache", progress=50, message="half way")

@@ -87,6 +87,7 @@ def job_status(job: JobRecord, jobs: JobStore) -> JobStatusPublic:
         cancel_requested=job.cancel_requested is not None,
         queue_position=jobs.queue_position(job.id) if job.status == "pending" else None,
         created_at=job.created_at, history=job.history, timings=job.timings,
+        phase_seconds=job.timings,
         config=job.config, logs=jobs.events(job.id, limit=LOG_LINES))
 
 

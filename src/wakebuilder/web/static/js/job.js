@@ -110,6 +110,7 @@ function render(s) {
   $("job-eta").textContent = FINISHED.has(s.status) ? "—" : left === null ? "estimating…" : `about ${duration(left)}`;
   $("job-epoch").textContent = s.current_epoch ? `${s.current_epoch} of ${s.total_epochs || "?"}` : "—";
   $("job-message").textContent = s.message || "";
+  renderTimings(s.phase_seconds || s.timings || {});
   const cancelBtn = $("cancel-btn");
   cancelBtn.hidden = FINISHED.has(s.status);
   cancelBtn.disabled = Boolean(s.cancel_requested);
@@ -136,6 +137,15 @@ function render(s) {
     const t = typeof e.ts === "number" ? new Date(e.ts * 1000) : null;
     logs.append(h("li", { class: e.level === "error" ? "error" : null }, t ? `[${clockTime(t)}] ` : "", e.message || JSON.stringify(e)));
   }
+}
+
+// Wall time of each phase (GET /api/train/status: phase_seconds; the running phase counts
+// until its latest report).
+function renderTimings(seconds) {
+  const entries = Object.entries(seconds).filter(([, v]) => Number.isFinite(v));
+  $("job-timings-box").hidden = entries.length === 0;
+  $("job-timings").replaceChildren(...entries.flatMap(([phase, v]) => [
+    h("dt", {}, phase), h("dd", {}, v < 10 ? `${v.toFixed(1)}s` : duration(v))]));
 }
 
 const STAT_LABELS = [
