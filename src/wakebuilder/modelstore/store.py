@@ -3,11 +3,14 @@
 Layout: ``<root>/<model_id>/{<model_id>.onnx, .pt, .json, report.md}``. A retrain of the same
 wake word gets a new id (``hey_jarvis_v2``), never overwriting a model in place. Models are
 written into a temporary directory and renamed into place, so no half-written model is ever
-listed.
+listed. Reserving an id (creating its staging directory) and publishing happen under an
+exclusive ``flock`` on the models folder itself, so concurrent worker processes never pick the
+same id.
 """
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import shutil
@@ -103,10 +106,25 @@ class ModelStore:
         return buf.getvalue()
 
     # -- writing -----------------------------------------------------------------------------
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Exclusive across threads (``_lock``) and processes (``flock`` on the folder)."""
+        with _lock:
+            fd = os.open(self.root, os.O_RDONLY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # closing the descriptor releases the lock
+
     def new_id(self, slug: str) -> str:
-        """A free model id for ``slug``: ``slug``, then ``slug_v2``, ``slug_v3``..."""
+        """A free model id for ``slug``: ``slug``, then ``slug_v2``, ``slug_v3``...
+
+        Taken: every name in the models folder (complete or not), every default model, and
+        every id reserved by a staging directory. Call it under :meth:`_locked` to reserve.
+        """
         slug = check_id(slug[:56])
-        taken = {d.name for d, _ in self._dirs()} | {
+        taken = {p.name for p in self.root.iterdir()} | {d.name for d, _ in self._dirs()} | {
             p.name[len(_TMP_PREFIX):].split(".")[0] for p in self.root.glob(f"{_TMP_PREFIX}*")}
         if slug not in taken:
             return slug
@@ -122,15 +140,15 @@ class ModelStore:
         Yields ``(model_id, tmp_dir)``; write ``{model_id}.*`` files into ``tmp_dir``. If the
         block raises, the directory is removed and nothing is published.
         """
-        with _lock:
+        with self._locked():
             model_id = self.new_id(slug)
             tmp = self.root / f"{_TMP_PREFIX}{model_id}.{os.getpid()}"
-            tmp.mkdir(parents=True)
+            tmp.mkdir()  # the reservation: other processes see it from now on
         try:
             yield model_id, tmp
             if not (tmp / f"{model_id}.json").is_file():
                 raise ConflictError("model manifest was not written", {"model_id": model_id})
-            with _lock:
+            with self._locked():
                 final = confined(self.root, model_id)
                 if final.exists():
                     raise ConflictError(f"model {model_id!r} already exists",
