@@ -149,6 +149,12 @@ class ModelPublic(BaseModel):
     files: dict[str, str] = Field(default_factory=dict)
     job_id: str | None = None
     notes: list[str] = Field(default_factory=list)
+    calibration: dict[str, Any] | None = Field(
+        default=None, description="In-graph calibration of the exported .onnx 'score' output "
+        "and the .tflite: 0.5 there == threshold (null for older models)")
+    score_scale: dict[str, str] = Field(
+        default_factory=dict, description="'raw' or 'calibrated' for each score: threshold, "
+        "metrics, onnx:score, onnx:raw_score, tflite, pt")
 
 
 class DetectionPublic(BaseModel):

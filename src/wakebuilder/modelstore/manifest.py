@@ -45,5 +45,11 @@ class ModelManifest(BaseModel):
     trainable_params: int = 0
     versions: dict[str, str] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict)
+    calibration: dict[str, Any] | None = Field(
+        default=None, description="The in-graph transform of the exported .onnx output 'score' "
+        "and the .tflite (0.5 there == threshold); None for models written before it")
+    score_scale: dict[str, str] = Field(
+        default_factory=dict, description="Which scale each file's score uses: 'raw' (the "
+        "scale of threshold, metrics and the API) or 'calibrated'")
     job_id: str | None = None
     notes: list[str] = Field(default_factory=list)

@@ -57,7 +57,23 @@ def render_report(m: ModelManifest) -> str:
     if m.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in m.notes]
     lines += ["", "## Files", "",
-              f"- `{m.id}.onnx`: openWakeWord-compatible head, input `[1,16,96]`, output `[1,1]`",
-              f"- `{m.id}.pt`: PyTorch state dict (`torch.load(path, weights_only=True)`)",
-              f"- `{m.id}.json`: this metadata", ""]
+              f"- `{m.id}.onnx`: openWakeWord-compatible head, input `[1,16,96]`; first output "
+              "`score` `[1,1]` calibrated (see below), second output `raw_score` on the raw "
+              "scale",
+              f"- `{m.id}.tflite`: the same head for TFLite runtimes (Home Assistant's "
+              "openWakeWord / pyopen-wakeword), input `[1,16,96]`, output `[1,1]` calibrated",
+              f"- `{m.id}.pt`: PyTorch state dict (`torch.load(path, weights_only=True)`), raw "
+              "scale",
+              f"- `{m.id}.json`: this metadata", "",
+              "## Score scales", "",
+              f"WakeBuilder (this report, the JSON, the API and the UI) uses the **raw** scale: "
+              f"the threshold is {m.threshold:.4f}. Third-party runtimes get a **calibrated** "
+              f"score: the `.tflite` output and the `.onnx` first output are "
+              f"`sigmoid(logit(raw) - logit({m.threshold:.4f}))`, so **0.5** there is this "
+              "model's threshold and gives the false-accept rate above. Use threshold 0.5 in "
+              "openWakeWord, pyopen-wakeword or wyoming-openwakeword.", ""]
+    if m.detector.smoothing_frames > 1:
+        lines[-1:] = [f"WakeBuilder's detector averages {m.detector.smoothing_frames} frame "
+                      "scores before the threshold; other runtimes score single frames, so "
+                      "their false-accept rate at 0.5 can be higher.", ""]
     return "\n".join(lines)

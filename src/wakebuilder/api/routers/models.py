@@ -43,7 +43,8 @@ def details(store: ModelStore, m: ModelManifest) -> ModelPublic:
         fa_per_hour=_metric(m, "fa_per_hour"), frr=_metric(m, "frr"),
         target_fa_per_hour=m.target_fa_per_hour, detector=dumped["detector"],
         history=m.history, det_curve=dumped["det_curve"], head_config=m.head_config,
-        data_stats=m.data_stats, files=m.files, job_id=m.job_id, notes=m.notes)
+        data_stats=m.data_stats, files=m.files, job_id=m.job_id, notes=m.notes,
+        calibration=m.calibration, score_scale=m.score_scale)
 
 
 @router.get("", response_model=ModelList)
