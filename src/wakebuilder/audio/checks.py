@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import webrtcvad
 
 from wakebuilder.audio.format import SAMPLE_RATE, Samples, rms_db, seconds, to_int16
+from wakebuilder.audio.io import UPLOAD_LIMITS
 from wakebuilder.errors import InvalidAudioError
 
 MAX_RECORDING_SECONDS = 5.0
@@ -19,6 +20,12 @@ CLIP_LEVEL = 0.999
 MAX_CLIPPED_FRACTION = 0.01
 VAD_FRAME_MS = 30
 PAD_SECONDS = 0.15
+
+RECORDING_LIMITS = replace(UPLOAD_LIMITS, max_seconds=MAX_RECORDING_SECONDS,
+                           too_long_reason="too_long",
+                           too_long_advice=f"keep recordings under {MAX_RECORDING_SECONDS:.0f} s")
+"""Decode limits of a training recording: refused as ``too_long`` from the header when it
+can be, and never more than 5 s decoded."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +71,14 @@ def speech_bounds(samples: Samples, aggressiveness: int = 2) -> tuple[int, int] 
 def check_recording(samples: Samples, file: str) -> tuple[Samples, RecordingReport]:
     """Validate one decoded recording and trim it to speech (with a little padding).
 
-    Raises :class:`InvalidAudioError` with ``details.reason`` one of ``too_long``,
-    ``silent``, ``clipped``, ``no_speech`` or ``too_short``.
+    Raises :class:`InvalidAudioError` with ``details.reason`` one of ``non_finite``,
+    ``too_long``, ``silent``, ``clipped``, ``no_speech`` or ``too_short``.
     """
+    if samples.size and not np.isfinite(samples).all():
+        bad = int(np.count_nonzero(~np.isfinite(samples)))
+        raise InvalidAudioError(file, "non_finite", f"{file}: contains non-finite samples (NaN "
+                                "or infinity); export the recording again as 16-bit PCM",
+                                non_finite_samples=bad)
     duration = seconds(samples)
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
     level = rms_db(samples)
