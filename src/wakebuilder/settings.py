@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,29 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=2, ge=1, le=64,
                                 description="Threads per training job (torch/onnxruntime)")
     ws_max_connections: int = Field(default=64, ge=1)
+    ws_max_per_client: int = Field(default=8, ge=1,
+                                   description="Real-time connections per client address")
+    ws_idle_timeout_s: float = Field(
+        default=15.0, ge=0, description="Close a real-time connection that sends no audio for "
+        "this long (0: never)")
+    ws_control_rate: float = Field(
+        default=20.0, gt=0, description="Control messages (ping/config/reset) per second and "
+        "connection; a client that keeps going faster is closed")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Extra names accepted in the Host header (besides "
+        "localhost, 127.0.0.1, [::1] and the bound host); '*.example.org' matches subdomains, "
+        "'*' any name")
+
+    wyoming_uri: str = Field(
+        default="tcp://127.0.0.1:10400", description="Wyoming wake-word server address "
+        "(tcp://HOST:PORT or unix://PATH); a non-loopback host needs allow_remote")
+    wyoming_zeroconf: bool = Field(default=False, description="Announce the Wyoming server "
+                                   "over zeroconf (_wyoming._tcp) for Home Assistant")
+    wyoming_zeroconf_name: str = Field(default="wakebuilder", min_length=1, max_length=63,
+                                       description="Service name of the announcement")
+    wyoming_threads: int = Field(default=2, ge=1, le=16,
+                                 description="Inference threads shared by Wyoming connections")
+    wyoming_max_connections: int = Field(default=64, ge=1, le=1024)
 
     @field_validator("data_dir", "default_models_dir")
     @classmethod
@@ -43,6 +67,15 @@ class Settings(BaseSettings):
         if self.host not in LOOPBACK_HOSTS and not self.allow_remote:
             raise ValueError(f"host {self.host!r} is not loopback; set "
                              "WAKEBUILDER_ALLOW_REMOTE=true to serve beyond this machine")
+        wyoming = urlparse(self.wyoming_uri)
+        if wyoming.scheme not in ("tcp", "unix"):
+            raise ValueError(f"wyoming_uri {self.wyoming_uri!r}: use tcp://HOST:PORT or "
+                             "unix://PATH")
+        if (wyoming.scheme == "tcp" and wyoming.hostname not in LOOPBACK_HOSTS
+                and not self.allow_remote):
+            raise ValueError(f"Wyoming host {wyoming.hostname!r} is not loopback; pass "
+                             "--allow-remote (or WAKEBUILDER_ALLOW_REMOTE=true) to serve beyond "
+                             "this machine")
         return self
 
     @property

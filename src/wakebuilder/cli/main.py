@@ -1,4 +1,4 @@
-"""``wakebuilder``: serve | train | detect | corpus | cache."""
+"""``wakebuilder``: serve | wyoming | train | detect | corpus | cache."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from wakebuilder.cli import data, detect, serve, train
+from wakebuilder.cli import data, detect, serve, train, wyoming
 
 app = typer.Typer(help="WakeBuilder: custom wake words, trained offline on a CPU.",
                   no_args_is_help=True, add_completion=False)
@@ -14,6 +14,7 @@ train.register(app)
 detect.register(app)
 data.register(app)
 serve.register(app)
+wyoming.register(app)
 
 
 @app.callback()

@@ -1,0 +1,90 @@
+"""``wakebuilder wyoming``: the Wyoming wake-word server for Home Assistant (port 10400)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+
+from wakebuilder.errors import WakeBuilderError
+from wakebuilder.settings import Settings, load_settings
+
+_DEFAULTS = {name: field.default for name, field in Settings.model_fields.items()}
+
+REMOTE_HELP = ("Allow a non-loopback bind address (needed for Home Assistant on another "
+               "machine, e.g. --uri tcp://0.0.0.0:10400). Anyone who can reach the port can "
+               "list and use your models; there is no authentication in the Wyoming protocol")
+
+
+def settings_from(**overrides: Any) -> Settings:
+    """Settings from the environment plus the given (non-None) options; exit 2 if invalid."""
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.echo(f"error: {err['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def wyoming_config(settings: Settings) -> Any:
+    """The server's :class:`~wakebuilder.wyoming_server.server.WyomingConfig` from settings."""
+    from wakebuilder.wyoming_server.protocol import WyomingLimits
+    from wakebuilder.wyoming_server.server import WyomingConfig
+
+    return WyomingConfig(
+        uri=settings.wyoming_uri,
+        zeroconf_name=settings.wyoming_zeroconf_name if settings.wyoming_zeroconf else None,
+        limits=WyomingLimits(max_connections=settings.wyoming_max_connections,
+                             threads=settings.wyoming_threads))
+
+
+def model_store(settings: Settings) -> Any:
+    """The model store of the data directory (custom and default models)."""
+    from wakebuilder.modelstore.store import ModelStore
+
+    return ModelStore(settings.models_dir, settings.default_models_dir)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``wyoming`` command."""
+
+    @app.command("wyoming")
+    def wyoming_cmd(
+        uri: str | None = typer.Option(None, "--uri", help="tcp://HOST:PORT or unix://PATH "
+                                       f"(default {_DEFAULTS['wyoming_uri']}, or "
+                                       "WAKEBUILDER_WYOMING_URI)"),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help="Data directory whose "
+                                             "models/ are served (default "
+                                             f"{_DEFAULTS['data_dir']}, or "
+                                             "WAKEBUILDER_DATA_DIR)"),
+        allow_remote: bool | None = typer.Option(None, "--allow-remote/--local-only",
+                                                 help=REMOTE_HELP),
+        zeroconf: bool | None = typer.Option(None, "--zeroconf/--no-zeroconf",
+                                             help="Announce the server as _wyoming._tcp so "
+                                             "Home Assistant discovers it (tcp:// only)"),
+        zeroconf_name: str | None = typer.Option(None, "--zeroconf-name", help="Name of the "
+                                                 "announcement (default "
+                                                 f"{_DEFAULTS['wyoming_zeroconf_name']})"),
+        threads: int | None = typer.Option(None, "--threads", help="Inference threads shared "
+                                           "by all connections (default "
+                                           f"{_DEFAULTS['wyoming_threads']})"),
+    ) -> None:
+        """Serve every model in the store over the Wyoming protocol (Home Assistant).
+
+        Thresholds and refractory periods come from each model's JSON.
+        """
+        from wakebuilder.wyoming_server.server import run
+
+        settings = settings_from(wyoming_uri=uri, data_dir=data_dir, allow_remote=allow_remote,
+                                 wyoming_zeroconf=zeroconf,
+                                 wyoming_zeroconf_name=zeroconf_name, wyoming_threads=threads)
+        try:
+            run(model_store(settings), wyoming_config(settings))
+        except WakeBuilderError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(2) from exc
+        except OSError as exc:
+            typer.echo(f"error: cannot serve on {settings.wyoming_uri}: {exc}", err=True)
+            raise typer.Exit(1) from exc
