@@ -191,10 +191,13 @@ def serve(data_dir: Path, port: int) -> None:
     import uvicorn
 
     from wakebuilder.api.app import create_app
+    from wakebuilder.cli.serve import uvicorn_options
     from wakebuilder.settings import load_settings
 
-    app = create_app(load_settings(data_dir=data_dir, port=port), start_dispatcher=False)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    # Every stream comes from 127.0.0.1: lift the per-address cap to the global one.
+    app = create_app(load_settings(data_dir=data_dir, port=port, ws_max_per_client=64),
+                     start_dispatcher=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options())
 
 
 def cpu_seconds(pid: int) -> float:

@@ -32,6 +32,14 @@ class Settings(BaseSettings):
     max_upload_request_mb: float = Field(default=40.0, gt=0)
     worker_threads: int = Field(default=2, ge=1, le=64,
                                 description="Threads per training job (torch/onnxruntime)")
+    test_file_max_seconds: float = Field(
+        default=600.0, gt=0, le=3600, description="Longest audio POST /api/test/file accepts "
+        "(decoded and scored in blocks; about 14 s of one core per 600 s)")
+    test_file_workers: int = Field(default=2, ge=1, le=16,
+                                   description="File tests scored at the same time")
+    test_file_queue: int = Field(default=8, ge=0, le=256,
+                                 description="File tests that may wait for a worker; more "
+                                 "are answered 503 at once")
     ws_max_connections: int = Field(default=64, ge=1)
     ws_max_per_client: int = Field(default=8, ge=1,
                                    description="Real-time connections per client address")

@@ -30,7 +30,7 @@ def client() -> Iterator[object]:
         from fastapi.testclient import TestClient
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app(load_settings(data_dir=Path(tmp)), start_dispatcher=False)
-        with TestClient(app) as c:
+        with TestClient(app, base_url="http://127.0.0.1:8000") as c:
             yield c
 
 

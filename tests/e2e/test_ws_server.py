@@ -29,6 +29,7 @@ from wakebuilder.audio.checks import speech_bounds
 from wakebuilder.audio.format import SAMPLE_RATE, Samples, to_int16
 from wakebuilder.audio.io import decode_audio, resample
 from wakebuilder.cli.detect import detect_file, load_model_dir
+from wakebuilder.cli.serve import uvicorn_options
 from wakebuilder.detection.detector import Detection
 from wakebuilder.settings import load_settings
 
@@ -54,7 +55,8 @@ def server(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     app = create_app(load_settings(data_dir=data, port=port), start_dispatcher=False)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                        **uvicorn_options()))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from wakebuilder import __version__
 from wakebuilder.api.errors import register_error_handlers
+from wakebuilder.api.headers import JSONCORSMiddleware, SecurityHeadersMiddleware
+from wakebuilder.api.hosts import HostOriginMiddleware
+from wakebuilder.api.logredact import install_redaction
 from wakebuilder.api.routers import cache, health, models, testing, training, ws
 from wakebuilder.api.security import BodyLimitMiddleware, TokenMiddleware
 from wakebuilder.api.webui import WebUI
@@ -78,6 +80,7 @@ def create_app(settings: Settings, *, runners: dict[str, str] | None = None,
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        install_redaction()  # after the server configured its loggers
         interrupted = jobs.recover_interrupted()
         if interrupted:
             log.warning("marked %d interrupted job(s) as failed: %s", len(interrupted),
@@ -107,13 +110,18 @@ def create_app(settings: Settings, *, runners: dict[str, str] | None = None,
     app.openapi = lambda: _openapi_with_400(app)  # type: ignore[method-assign]
     if (STATIC_DIR / "index.html").is_file():
         app.mount("/", WebUI(directory=STATIC_DIR, html=True), name="web")
-    # Middleware: the last added runs first (CORS, then token, then the body limit).
+    # Middleware: the last added runs first (security headers, Host/Origin checks, CORS,
+    # then token, then the body limit).
     app.add_middleware(BodyLimitMiddleware, max_bytes=int(
         settings.max_upload_request_mb * 1_000_000) + MULTIPART_OVERHEAD_BYTES)
     if settings.api_token:
         app.add_middleware(TokenMiddleware, token=settings.api_token)
-    app.add_middleware(CORSMiddleware, allow_origins=own_origins(settings),
+    app.add_middleware(JSONCORSMiddleware, allow_origins=own_origins(settings),
                        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
                        allow_headers=["Authorization", "X-API-Key", "Content-Type"],
                        allow_credentials=False)
+    app.add_middleware(HostOriginMiddleware, bound_host=settings.host,
+                       allowed_hosts=settings.allowed_hosts,
+                       allowed_origins=own_origins(settings))
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -2,6 +2,8 @@
 
 Both are plain ASGI so they act before any body is read: a request without the token, or
 one whose body exceeds the limit, is answered without parsing (or buffering) the upload.
+:func:`send_refusal` answers HTTP requests and WebSocket handshakes alike with the API's
+error shape.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wakebuilder.api.errors import error_body
+from wakebuilder.api.realtime.protocol import token_from_subprotocols
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any],
@@ -22,6 +25,23 @@ async def _send_json(send: Send, status: int, body: dict[str, Any],
         (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
         *(headers or [])]})
     await send({"type": "http.response.body", "body": payload})
+
+
+async def send_refusal(scope: Scope, send: Send, status: int, body: dict[str, Any],
+                       headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Refuse a request (JSON error body) or a WebSocket handshake (the same body as an HTTP
+    denial response where the server supports it, else a 1008 close)."""
+    if scope["type"] == "http":
+        await _send_json(send, status, body, headers)
+        return
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    payload = json.dumps(body).encode()
+    await send({"type": "websocket.http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()), *(headers or [])]})
+    await send({"type": "websocket.http.response.body", "body": payload})
 
 
 PROTECTED_PREFIXES = ("/api", "/docs", "/redoc", "/openapi.json", "/health")
@@ -39,7 +59,8 @@ class TokenMiddleware:
     """Require ``Authorization: Bearer <token>`` or ``X-API-Key: <token>`` on every route.
 
     CORS preflights (``OPTIONS``) pass, since browsers never attach credentials to them.
-    WebSocket clients, which cannot set headers from a browser, may pass ``?token=``.
+    WebSocket clients in a browser, which cannot set headers, offer the token as the
+    subprotocol ``wakebuilder.token.<base64url>`` (never in the URL, which logs record).
     The static web UI (GET outside :data:`PROTECTED_PREFIXES`) holds no data and stays
     public, so the page can load and ask for the token.
     """
@@ -55,10 +76,8 @@ class TokenMiddleware:
         if auth[:7].lower() == b"bearer ":
             candidates.append(auth[7:].strip())
         if scope["type"] == "websocket":
-            for part in scope.get("query_string", b"").split(b"&"):
-                key, _, value = part.partition(b"=")
-                if key == b"token":
-                    candidates.append(value)
+            candidates.append(token_from_subprotocols(list(scope.get("subprotocols") or []))
+                              or b"")
         return any(hmac.compare_digest(c, self.token) for c in candidates if c)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,10 +88,7 @@ class TokenMiddleware:
         if self._authorised(scope):
             await self.app(scope, receive, send)
             return
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
-            return
-        await _send_json(send, 401, error_body(
+        await send_refusal(scope, send, 401, error_body(
             "unauthorized", "Missing or invalid API token (use 'Authorization: Bearer <token>'"
             " or 'X-API-Key: <token>')"), [(b"www-authenticate", b"Bearer")])
 

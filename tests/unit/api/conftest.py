@@ -62,7 +62,8 @@ def make_client(make_settings: Callable[..., Settings],
         app = create_app(settings, runners={"train": stub_jobs.runner(train),
                                             "cache": stub_jobs.runner(cache)},
                          cancel_grace_s=cancel_grace_s)
-        client = TestClient(app, raise_server_exceptions=raise_errors)
+        client = TestClient(app, base_url="http://127.0.0.1:8000",
+                            raise_server_exceptions=raise_errors)
         client.__enter__()
         clients.append(client)
         return client

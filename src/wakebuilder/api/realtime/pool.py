@@ -30,6 +30,14 @@ class RealtimeLimits:
     """Limits that keep one connection from hurting the others (all audio time in seconds)."""
 
     max_connections: int = 64
+    max_per_client: int = 8
+    """Connections one client address may hold at a time."""
+    idle_timeout_s: float = 15.0
+    """A connection that sends no audio for this long is closed (0 turns the timeout off)."""
+    control_rate: float = 20.0
+    """Control messages (ping, config, reset, or any non-audio text) per second, sustained."""
+    control_burst: int = 40
+    """Control messages allowed at once before the rate applies."""
     threads: int = max(1, min(4, os.cpu_count() or 1))
     """Inference threads shared by every connection (each ONNX session uses one core)."""
     max_chunk_s: float = 2.0
@@ -50,6 +58,13 @@ class RealtimeLimits:
 
         return int(self.max_chunk_s * MAX_SAMPLE_RATE) * BYTES_PER_SAMPLE
 
+    @property
+    def max_message_bytes(self) -> int:
+        """The largest message the protocol needs (an ``audio`` text frame of a full chunk)."""
+        from wakebuilder.api.realtime.protocol import max_message_bytes
+
+        return max_message_bytes(self.max_chunk_bytes)
+
 
 class InferencePool:
     """Shared threads and models for every WebSocket connection of one app."""
@@ -59,6 +74,7 @@ class InferencePool:
         self.cache = cache
         self.limits = limits
         self.connections = 0
+        self.per_client: dict[str, int] = {}
         self._executor = ThreadPoolExecutor(max_workers=limits.threads,
                                             thread_name_prefix="wakebuilder-ws")
 
@@ -67,15 +83,26 @@ class InferencePool:
         return await asyncio.get_running_loop().run_in_executor(self._executor,
                                                                 partial(fn, *args))
 
-    def try_acquire(self) -> bool:
-        """Take a connection slot (event-loop thread only); False when all are taken."""
-        if self.connections >= self.limits.max_connections:
-            return False
-        self.connections += 1
-        return True
+    def try_acquire(self, client: str = "") -> str | None:
+        """Take a slot for ``client`` (its address; event-loop thread only).
 
-    def release(self) -> None:
+        Returns None on success, else why not: ``too_many_connections`` (every slot is
+        taken) or ``too_many_from_address`` (this address holds ``max_per_client``).
+        """
+        if self.connections >= self.limits.max_connections:
+            return "too_many_connections"
+        if self.per_client.get(client, 0) >= self.limits.max_per_client:
+            return "too_many_from_address"
+        self.connections += 1
+        self.per_client[client] = self.per_client.get(client, 0) + 1
+        return None
+
+    def release(self, client: str = "") -> None:
+        """Give back a slot taken by :meth:`try_acquire`."""
         self.connections = max(0, self.connections - 1)
+        left = self.per_client.pop(client, 0) - 1
+        if left > 0:
+            self.per_client[client] = left
 
     def _open(self, model_id: str, threshold: float | None) -> tuple[ModelManifest, AudioStream]:
         check_id(model_id)
@@ -91,13 +118,21 @@ class InferencePool:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
+def limits_from(settings: Any) -> RealtimeLimits:
+    """The limits named in the app's settings (``ws_*``), defaults for the rest."""
+    return RealtimeLimits(max_connections=settings.ws_max_connections,
+                          max_per_client=settings.ws_max_per_client,
+                          idle_timeout_s=settings.ws_idle_timeout_s,
+                          control_rate=settings.ws_control_rate)
+
+
 def get_pool(state: Any, *, limits: RealtimeLimits | None = None) -> InferencePool:
     """The app's pool (``app.state.realtime_pool``), created on first use."""
     pool: InferencePool | None = getattr(state, "realtime_pool", None)
     if pool is None:
         if limits is None:
             settings = getattr(state, "settings", None)
-            limits = RealtimeLimits(max_connections=getattr(settings, "ws_max_connections", 64))
+            limits = limits_from(settings) if settings is not None else RealtimeLimits()
         pool = InferencePool(state.models, state.model_cache, limits)
         state.realtime_pool = pool
     return pool

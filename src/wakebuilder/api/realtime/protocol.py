@@ -11,6 +11,15 @@ the connection's current sample rate (the ``sample_rate`` query parameter, then 
 - ``{"type": "reset"}`` -> ``reset_ack`` (a new stream: audio buffers, clock and refractory state)
 - ``{"type": "ping", "id": <any>}`` -> ``pong``
 
+Authentication (servers with an API token): ``Authorization: Bearer <token>`` or
+``X-API-Key`` on the handshake, or, from a browser, the subprotocols ``wakebuilder`` and
+``wakebuilder.token.<token as unpadded base64url>`` (``Sec-WebSocket-Protocol``); the server
+answers with ``wakebuilder`` and never puts the token in a URL or log.
+
+Size limits: a message is at most :func:`max_message_bytes` (an ``audio`` text frame carrying
+the largest chunk, 2 s at 192 kHz: 1,024,000 base64 characters plus 16 KiB for keys and
+whitespace); any other message is at most :data:`CONTROL_MAX_BYTES`.
+
 Server -> client: ``ready``, ``detection``, ``score``, ``config_ack``, ``reset_ack``, ``pong``,
 ``warning`` and ``error`` (``{"type": "error", "error", "message", "details"}``, the API's error
 shape). Unknown keys are ignored (and listed in ``config_ack``), so newer clients keep working.
@@ -33,6 +42,11 @@ from wakebuilder.errors import InvalidInputError, WakeBuilderError
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 192_000
 BYTES_PER_SAMPLE = 2
+CONTROL_MAX_BYTES = 4096
+"""Most bytes of a ping, config or reset message (a full config is about 150)."""
+JSON_OVERHEAD_BYTES = 16 * 1024
+SUBPROTOCOL = "wakebuilder"
+TOKEN_SUBPROTOCOL_PREFIX = "wakebuilder.token."
 _DETECTOR_KEYS = {"threshold": "threshold", "refractory_ms": "refractory_ms",
                   "cooldown_ms": "refractory_ms", "smoothing_frames": "smoothing_frames"}
 
@@ -86,6 +100,30 @@ def check_sample_rate(value: Any) -> int:
                        f"{MAX_SAMPLE_RATE} Hz", "bad_sample_rate", field="sample_rate",
                        value=str(value)[:32])
     return value
+
+
+def max_message_bytes(max_chunk_bytes: int) -> int:
+    """The largest legitimate message: an ``audio`` text frame of ``max_chunk_bytes`` PCM."""
+    return (max_chunk_bytes + 2) // 3 * 4 + JSON_OVERHEAD_BYTES
+
+
+def check_text_size(text: str, max_bytes: int) -> None:
+    """Refuse a text frame over ``max_bytes`` before any parsing."""
+    if len(text) > max_bytes:
+        raise _invalid(f"message of {len(text)} bytes is larger than the {max_bytes} allowed; "
+                       "send audio in smaller chunks", "oversized", max_bytes=max_bytes)
+
+
+def token_from_subprotocols(offered: list[str]) -> bytes | None:
+    """The API token carried as ``wakebuilder.token.<base64url>``, if one was offered."""
+    for name in offered:
+        if name.startswith(TOKEN_SUBPROTOCOL_PREFIX):
+            encoded = name[len(TOKEN_SUBPROTOCOL_PREFIX):]
+            try:
+                return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            except (binascii.Error, ValueError):
+                return None
+    return None
 
 
 def check_pcm(pcm: bytes, sample_rate: int, max_chunk_s: float) -> float:

@@ -6,6 +6,11 @@ inference: audio goes into a queue holding at most ``queue_s`` seconds; audio pa
 dropped with a ``warning``, and a client that keeps flooding is closed with 1008. A separate
 task takes the queue in order (audio, config changes, resets), runs inference on the shared
 pool, sends detections at once and scores at most every ``score_interval_ms``.
+
+Limits against idle or hostile clients: a slot per connection (global and per client address),
+an idle timeout (no audio for ``idle_timeout_s`` closes with 1008), text frames larger than
+the protocol needs are refused before JSON parsing, and control messages (anything but audio)
+are rate-limited by a token bucket: a client that keeps sending them too fast is closed.
 """
 
 from __future__ import annotations
@@ -77,15 +82,22 @@ class DetectionSession:
         self._warned_at = 0.0
         self._score: tuple[float, int] | None = None
         self._score_sent_at = 0.0
+        client = websocket.client
+        self.client = client.host if client is not None else ""
+        self._last_audio_at = time.monotonic()
+        self._tokens = float(self.limits.control_burst)
+        self._tokens_at = time.monotonic()
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def run(self) -> None:
         """Accept, serve until the client leaves, always clean up."""
-        await self.ws.accept()
+        offered = self.ws.scope.get("subprotocols") or []
+        await self.ws.accept(subprotocol=protocol.SUBPROTOCOL
+                             if protocol.SUBPROTOCOL in offered else None)
         try:
             await self.on_connect()
             while True:
-                message = await self.ws.receive()
+                message = await self._receive()
                 if message["type"] == "websocket.disconnect":
                     break
                 await self.on_receive(message)
@@ -100,10 +112,17 @@ class DetectionSession:
 
     async def on_connect(self) -> None:
         """Check limits and query parameters, load the model, send ``ready``."""
-        if not self.pool.try_acquire():
+        refused = self.pool.try_acquire(self.client)
+        if refused == "too_many_connections":
             await self._close(WS_TRY_AGAIN_LATER, "too many connections", EngineUnavailableError(
                 "Too many real-time connections; try again later",
-                {"reason": "too_many_connections", "limit": self.limits.max_connections}))
+                {"reason": refused, "limit": self.limits.max_connections}))
+        if refused is not None:
+            await self._close(WS_TRY_AGAIN_LATER, "too many connections from this address",
+                              EngineUnavailableError(
+                                  "Too many real-time connections from this address; close one "
+                                  "and try again", {"reason": refused,
+                                                    "limit": self.limits.max_per_client}))
         self._slot = True
         try:
             params = self.ws.query_params
@@ -117,29 +136,83 @@ class DetectionSession:
         except WakeBuilderError as exc:
             await self._close(WS_INTERNAL_ERROR, exc.message, exc)
         self.wake_word = manifest.wake_word
+        self._last_audio_at = time.monotonic()
         self._worker = asyncio.create_task(self._work_or_close(), name=f"ws-{self.model_id}")
         await self._send(protocol.ready(
             model_id=self.model_id, wake_word=self.wake_word, config=self.stream.config,
             sample_rate=self.sample_rate, score_interval_ms=self.score_interval_ms,
             max_chunk_s=self.limits.max_chunk_s))
 
-    async def on_receive(self, message: Mapping[str, Any]) -> None:
-        """Handle one frame; client mistakes are answered with ``error`` and the socket stays."""
+    async def _receive(self) -> Mapping[str, Any]:
+        """The next frame; closes the socket (1008) once no audio came for the idle timeout."""
+        timeout = self.limits.idle_timeout_s
+        if timeout <= 0:
+            return await self.ws.receive()
+        left = self._last_audio_at + timeout - time.monotonic()
         try:
-            parsed: protocol.ClientMessage = (
-                protocol.AudioChunk(message["bytes"]) if message.get("bytes") is not None
-                else protocol.parse_text(message.get("text") or "",
-                                         max_bytes=self.limits.max_chunk_bytes))
-            if isinstance(parsed, protocol.AudioChunk):
-                self._enqueue_audio(parsed)
-            elif isinstance(parsed, protocol.Ping):
-                await self._send({"type": "pong", "id": parsed.id,
-                                  "timestamp": protocol.utc_timestamp()})
+            if left <= 0:
+                raise TimeoutError
+            return await asyncio.wait_for(self.ws.receive(), left)
+        except TimeoutError:
+            await self._close(WS_POLICY_VIOLATION, "idle timeout", InvalidInputError(
+                f"No audio for {timeout:g} s; the connection was closed to free its slot. "
+                "Reconnect when you start streaming", {"reason": "idle_timeout",
+                                                       "idle_timeout_s": timeout}))
+
+    async def on_receive(self, message: Mapping[str, Any]) -> None:
+        """Handle one frame; client mistakes are answered with ``error`` and the socket stays.
+
+        Anything but accepted audio (ping, config, reset, a mistake) spends a control token.
+        """
+        data = message.get("bytes")
+        text = None if data is not None else (message.get("text") or "")
+        charged = False
+        chunk: protocol.AudioChunk | None = None
+        try:
+            if text is None:
+                chunk = protocol.AudioChunk(data)
             else:
-                self._enqueue_control(parsed)
+                protocol.check_text_size(text, self.limits.max_message_bytes)  # before parsing
+                parsed = protocol.parse_text(text, max_bytes=self.limits.max_chunk_bytes)
+                if isinstance(parsed, protocol.AudioChunk):
+                    chunk = parsed
+                else:
+                    chunk, charged = None, True
+                    await self._take_control_token()
+                    await self._on_control(parsed, len(text))
+            if chunk is not None:
+                self._enqueue_audio(chunk)
         except InvalidInputError as exc:
+            if not charged:
+                await self._take_control_token()
             await self._send(protocol.error(exc))
         await self._check_flood()
+
+    async def _on_control(self, parsed: protocol.ClientMessage, size: int) -> None:
+        if size > protocol.CONTROL_MAX_BYTES:
+            raise InvalidInputError(
+                f"control messages are at most {protocol.CONTROL_MAX_BYTES} bytes",
+                {"reason": "oversized", "max_bytes": protocol.CONTROL_MAX_BYTES})
+        if isinstance(parsed, protocol.Ping):
+            await self._send({"type": "pong", "id": parsed.id,
+                              "timestamp": protocol.utc_timestamp()})
+        elif isinstance(parsed, protocol.ConfigUpdate | protocol.Reset):
+            self._enqueue_control(parsed)
+
+    async def _take_control_token(self) -> None:
+        """Spend one control-message token; close (1008) when the client has none left."""
+        now = time.monotonic()
+        self._tokens = min(float(self.limits.control_burst),
+                           self._tokens + (now - self._tokens_at) * self.limits.control_rate)
+        self._tokens_at = now
+        if self._tokens < 1.0:
+            await self._close(WS_POLICY_VIOLATION, "too many control messages",
+                              InvalidInputError(
+                                  f"More than {self.limits.control_rate:g} control messages "
+                                  "(ping, config, reset or invalid text) per second; slow down",
+                                  {"reason": "control_rate",
+                                   "limit_per_s": self.limits.control_rate}))
+        self._tokens -= 1.0
 
     async def on_disconnect(self) -> None:
         """Stop the worker and give the connection slot back."""
@@ -150,7 +223,7 @@ class DetectionSession:
             except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 pass
         if self._slot:
-            self.pool.release()
+            self.pool.release(self.client)
             self._slot = False
 
     # -- receiving ------------------------------------------------------------------------------
@@ -160,6 +233,7 @@ class DetectionSession:
         seconds = protocol.check_pcm(chunk.pcm, self.sample_rate, self.limits.max_chunk_s)
         if not chunk.pcm:
             return
+        self._last_audio_at = time.monotonic()
         if self._queued_s + seconds > self.limits.queue_s:
             self._dropped_s += seconds
             self._flood_s += seconds

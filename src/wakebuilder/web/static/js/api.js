@@ -97,8 +97,23 @@ export async function download(path, filename) {
 export function wsUrl(path, params = {}) {
   const url = new URL(path, window.location.href);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  const token = getToken();
-  if (token) params = { ...params, token };
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
   return url.toString();
+}
+
+/** WebSocket subprotocols: "wakebuilder", plus the token (base64url) when one is set.
+ * The token travels in the Sec-WebSocket-Protocol header, never in the URL (which logs keep). */
+export function wsProtocols() {
+  const token = getToken();
+  if (!token) return ["wakebuilder"];
+  const bytes = new TextEncoder().encode(token);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  const b64 = btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return ["wakebuilder", `wakebuilder.token.${b64}`];
+}
+
+/** Open a WebSocket to the API (token, if any, as a subprotocol). */
+export function openSocket(path, params = {}) {
+  return new WebSocket(wsUrl(path, params), wsProtocols());
 }

@@ -1,7 +1,7 @@
 // Live test: model picker, microphone streaming over WS /api/test/ws/{model_id} (16 kHz
 // 16-bit PCM binary frames), confidence meter, threshold slider (config messages), detection
 // log, and a file test through POST /api/test/file.
-import { api, ApiError, wsUrl } from "./api.js";
+import { api, ApiError, openSocket } from "./api.js";
 import { Microphone, PcmStreamer } from "./audio.js";
 import { h, clear, num, clockTime } from "./format.js";
 import { showError, listModels } from "./ui.js";
@@ -124,7 +124,7 @@ async function start() {
   }
   $("live-state").textContent = "Connecting…";
   const threshold = Number($("test-threshold").value);
-  const socket = new WebSocket(wsUrl(`/api/test/ws/${encodeURIComponent(current.id)}`, { sample_rate: 16000, threshold }));
+  const socket = openSocket(`/api/test/ws/${encodeURIComponent(current.id)}`, { sample_rate: 16000, threshold });
   socket.binaryType = "arraybuffer";
   ws = socket;
   socket.addEventListener("message", (e) => onMessage(e.data));
