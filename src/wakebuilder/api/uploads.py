@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from fastapi import UploadFile
 
-from wakebuilder.audio.checks import check_recording
+from wakebuilder.audio.checks import RECORDING_LIMITS, check_recording
 from wakebuilder.audio.io import decode_audio
 from wakebuilder.errors import InvalidAudioError, InvalidInputError
 from wakebuilder.modelstore.store import confined
@@ -52,6 +53,24 @@ def check_size(upload: UploadFile, name: str, max_bytes: int) -> None:
                                 limit_mb=max_bytes / 1e6)
 
 
+def upload_file(upload: UploadFile, name: str, max_bytes: int) -> BinaryIO:
+    """The upload's (spooled) file, rewound, after refusing one that is empty or too large.
+
+    Decoders read it in blocks from there: the upload is never copied into memory whole.
+    """
+    check_size(upload, name, max_bytes)
+    fh = upload.file
+    fh.seek(0, io.SEEK_END)
+    size = fh.tell()
+    fh.seek(0)
+    if size > max_bytes:
+        raise InvalidAudioError(name, "too_large", f"{name}: larger than {max_bytes / 1e6:g} MB",
+                                limit_mb=max_bytes / 1e6)
+    if size == 0:
+        raise InvalidAudioError(name, "empty", f"{name}: the file is empty")
+    return fh
+
+
 def save_upload(upload: UploadFile, name: str, target_dir: Path, index: int, *,
                 max_bytes: int) -> SavedUpload:
     """Copy an upload to ``target_dir`` in chunks, stopping at ``max_bytes``."""
@@ -76,7 +95,7 @@ def save_upload(upload: UploadFile, name: str, target_dir: Path, index: int, *,
 
 def validate_recording(saved: SavedUpload) -> dict[str, Any]:
     """Decode and check one saved recording; returns its report (raises naming the file)."""
-    samples = decode_audio(saved.path, saved.name)
+    samples = decode_audio(saved.path, saved.name, RECORDING_LIMITS)
     _, report = check_recording(samples, saved.name)
     return report.to_dict()
 

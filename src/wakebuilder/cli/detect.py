@@ -9,10 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from wakebuilder.audio.format import SAMPLE_RATE, seconds
-from wakebuilder.audio.io import decode_audio
+from wakebuilder.audio.io import LOCAL_LIMITS, iter_audio
 from wakebuilder.detection.config import DetectorConfig
-from wakebuilder.detection.detector import Detection, StreamingDetector
+from wakebuilder.detection.file import FileDetections, detect_blocks, detect_stream
 from wakebuilder.detection.model import WakeModel
 from wakebuilder.errors import WakeBuilderError
 from wakebuilder.modelstore.manifest import ModelManifest
@@ -28,17 +27,15 @@ def load_model_dir(model_dir: Path) -> tuple[WakeModel, ModelManifest]:
     return model, manifest
 
 
-def detect_file(model: WakeModel, config: DetectorConfig, samples: object,
-                chunk_samples: int = SAMPLE_RATE // 10) -> list[Detection]:
-    """Stream ``samples`` through a fresh detector in small chunks, as a live client would."""
-    import numpy as np
+detect_file = detect_stream
+"""Live-stream semantics (no warm-up padding); kept for callers that mirror the WebSocket."""
 
-    arr = np.asarray(samples, dtype=np.float32)
-    detector = StreamingDetector(model, config)
-    found: list[Detection] = []
-    for i in range(0, len(arr), chunk_samples):
-        found.extend(detector.process(arr[i:i + chunk_samples]))
-    return found
+
+def detect_path(model: WakeModel, config: DetectorConfig, audio: Path) -> FileDetections:
+    """Detections in a file, decoded and scored block by block (no length cap: memory stays
+    bounded); the same function and warm-up padding as ``POST /api/test/file``."""
+    return detect_blocks(model, config, iter_audio(audio, audio.name,
+                                                   LOCAL_LIMITS.with_max_seconds(None)))
 
 
 def register(app: typer.Typer) -> None:
@@ -58,16 +55,18 @@ def register(app: typer.Typer) -> None:
             config = manifest.detector
             if threshold is not None:
                 config = config.model_copy(update={"threshold": threshold})
-            samples = decode_audio(audio)
-            found = detect_file(model, config, samples)
+            result = detect_path(model, config, audio)
         except WakeBuilderError as exc:
             typer.echo(json.dumps(exc.to_dict()), err=True)
             raise typer.Exit(2) from exc
         if as_json:
             typer.echo(json.dumps({"model_id": manifest.id, "threshold": config.threshold,
-                                   "duration_s": round(seconds(samples), 3),
-                                   "detections": [d.to_dict() for d in found]}, indent=2))
+                                   "duration_s": round(result.duration_s, 3),
+                                   "confidence": round(result.confidence, 4),
+                                   "detections": [d.to_dict() for d in result.detections]},
+                                  indent=2))
             return
+        found = result.detections
         table = Table(title=f"{len(found)} detection(s) of {manifest.wake_word!r} in {audio.name}")
         table.add_column("time (s)", justify="right")
         table.add_column("score", justify="right")

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from starlette.concurrency import run_in_threadpool
 
 from wakebuilder.api.deps import ModelStoreDep, SettingsDep
-from wakebuilder.api.inference import ModelCache, score_file
+from wakebuilder.api.inference import FileScore, ModelCache, score_file
 from wakebuilder.api.routers.health import cuda_info
 from wakebuilder.api.schemas import DevicePublic, DeviceRequest, FileTestPublic
-from wakebuilder.api.uploads import check_size, display_name
-from wakebuilder.audio.io import decode_audio
-from wakebuilder.errors import InvalidAudioError, InvalidInputError
-from wakebuilder.modelstore.store import check_id
+from wakebuilder.api.uploads import display_name, upload_file
+from wakebuilder.api.workpool import BoundedWorkPool
+from wakebuilder.audio.io import UPLOAD_LIMITS, iter_audio
+from wakebuilder.errors import InvalidInputError
+from wakebuilder.modelstore.store import ModelStore, check_id
+from wakebuilder.settings import Settings
 
 router = APIRouter(prefix="/api/test", tags=["testing"])
 
@@ -23,7 +24,24 @@ def _model_cache(request: Request) -> ModelCache:
     return request.app.state.model_cache  # type: ignore[no-any-return]
 
 
-@router.post("/file", response_model=FileTestPublic)
+def _file_pool(request: Request, settings: Settings) -> BoundedWorkPool:
+    pool: BoundedWorkPool | None = getattr(request.app.state, "file_test_pool", None)
+    if pool is None:
+        pool = BoundedWorkPool(settings.test_file_workers, settings.test_file_queue)
+        request.app.state.file_test_pool = pool
+    return pool
+
+
+def _score_upload(models: ModelStore, cache: ModelCache, model_id: str, fh: BinaryIO,
+                  name: str, max_seconds: float, threshold: float | None) -> FileScore:
+    limits = UPLOAD_LIMITS.with_max_seconds(max_seconds)
+    return score_file(models, cache, model_id, iter_audio(fh, name, limits),
+                      threshold=threshold)
+
+
+@router.post("/file", response_model=FileTestPublic, responses={503: {
+    "description": "Every file-test worker is busy and the queue is full; try again",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}}}})
 async def test_file(
     request: Request, models: ModelStoreDep, settings: SettingsDep,
     model_id: Annotated[str, Form(min_length=1, max_length=64, description="Model to test")],
@@ -31,18 +49,23 @@ async def test_file(
     threshold: Annotated[float | None, Form(ge=0.0, le=1.0,
                                             description="Detection threshold")] = None,
 ) -> FileTestPublic:
-    """Score a whole file with the shared streaming detector; list every detection."""
+    """Score a whole file with the shared streaming detector; list every detection.
+
+    The file (at most ``max_upload_file_mb``; WAV, FLAC, OGG, MP3 or WebM/Opus; up to 8
+    channels, 4-192 kHz) may hold at most ``test_file_max_seconds`` of audio (default 600 s):
+    longer is refused with ``details.reason`` ``too_long_file``, from the header when it
+    says so. It is decoded, mixed to mono, resampled and scored block by block (bounded
+    memory) on a small pool (``test_file_workers`` at once, ``test_file_queue`` waiting, then
+    503 ``engine_unavailable`` with ``details.reason`` ``busy``). A wake word in the first
+    second is found: the detector's warm-up is fed silence before the file, as ``wakebuilder
+    detect`` does."""
     check_id(model_id)
     name = display_name(audio, 0)
-    max_bytes = int(settings.max_upload_file_mb * 1_000_000)
-    check_size(audio, name, max_bytes)
-    data = await audio.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise InvalidAudioError(name, "too_large", f"{name}: larger than {max_bytes / 1e6:g} MB")
+    fh = upload_file(audio, name, int(settings.max_upload_file_mb * 1_000_000))
     models.get(model_id)  # 404 before decoding
-    samples = await run_in_threadpool(decode_audio, data, name)
-    result = await run_in_threadpool(score_file, models, _model_cache(request), model_id,
-                                     samples, threshold=threshold)
+    result = await _file_pool(request, settings).run(
+        _score_upload, models, _model_cache(request), model_id, fh, name,
+        settings.test_file_max_seconds, threshold)
     return FileTestPublic(model_id=model_id, **vars(result))
 
 

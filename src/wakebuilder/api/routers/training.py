@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
@@ -19,8 +19,8 @@ from wakebuilder.api.schemas import (
     JobSummary,
     MessagePublic,
 )
-from wakebuilder.api.uploads import check_size, display_name, save_recordings
-from wakebuilder.audio.checks import check_recording
+from wakebuilder.api.uploads import display_name, save_recordings, upload_file
+from wakebuilder.audio.checks import RECORDING_LIMITS, check_recording
 from wakebuilder.audio.io import decode_audio
 from wakebuilder.errors import (
     ConflictError,
@@ -129,8 +129,8 @@ class RecordingCheckPublic(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-def _check_bytes(data: bytes, name: str) -> dict[str, Any]:
-    _, report = check_recording(decode_audio(data, name), name)
+def _check_file(fh: BinaryIO, name: str) -> dict[str, Any]:
+    _, report = check_recording(decode_audio(fh, name, RECORDING_LIMITS), name)
     return report.to_dict()
 
 
@@ -145,14 +145,8 @@ async def check_recording_upload(
     name = display_name(audio, 0)
     max_bytes = int(settings.max_upload_file_mb * 1_000_000)
     try:
-        check_size(audio, name, max_bytes)
-        data = await audio.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise InvalidAudioError(name, "too_large", f"{name}: larger than "
-                                    f"{max_bytes / 1e6:g} MB", limit_mb=max_bytes / 1e6)
-        if not data:
-            raise InvalidAudioError(name, "empty", f"{name}: the file is empty")
-        report = await run_in_threadpool(_check_bytes, data, name)
+        fh = upload_file(audio, name, max_bytes)
+        report = await run_in_threadpool(_check_file, fh, name)
     except InvalidAudioError as exc:
         return RecordingCheckPublic(ok=False, file=name, reason=exc.details.get("reason"),
                                     message=exc.message, details=exc.details)
