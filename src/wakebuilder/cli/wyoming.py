@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,35 @@ def model_store(settings: Settings) -> Any:
     from wakebuilder.modelstore.store import ModelStore
 
     return ModelStore(settings.models_dir, settings.default_models_dir)
+
+
+def run_with_api(app: Any, settings: Settings, **uvicorn_kwargs: Any) -> None:
+    """The REST app under uvicorn and the Wyoming server in one process and one event loop,
+    sharing the app's model store and loaded models; Ctrl-C or SIGTERM stops both."""
+    import uvicorn
+
+    from wakebuilder.wyoming_server.server import WyomingServer, stop_on_signals
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        stop_on_signals(stop)  # uvicorn handles the signal too, then shuts itself down
+        wyoming = WyomingServer(app.state.models, wyoming_config(settings),
+                                cache=app.state.model_cache)
+        await wyoming.start()
+        api = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
+                                            **uvicorn_kwargs))
+        try:
+            api_task = asyncio.create_task(api.serve())
+            stop_task = asyncio.create_task(stop.wait())
+            await asyncio.wait({api_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+            api.should_exit = True
+            stop_task.cancel()
+            await api_task
+        finally:
+            await wyoming.stop()
+
+    with suppress(KeyboardInterrupt):
+        asyncio.run(main())
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from wyoming.server import AsyncServer
 
 from wakebuilder.errors import EngineUnavailableError, InvalidInputError
+from wakebuilder.modelstore.loader import ModelCache
 from wakebuilder.modelstore.store import ModelStore
 from wakebuilder.wyoming_server.handler import WakeEventHandler
 from wakebuilder.wyoming_server.protocol import WyomingLimits
@@ -116,7 +117,8 @@ class Announcement:
 class WyomingServer:
     """The server around a :class:`WakeService`; ``start`` returns once it listens."""
 
-    def __init__(self, store: ModelStore, config: WyomingConfig) -> None:
+    def __init__(self, store: ModelStore, config: WyomingConfig,
+                 cache: ModelCache | None = None) -> None:
         self.config = config
         self.scheme, self.host, self.port = parse_uri(config.uri)
         if config.zeroconf_name and self.scheme != "tcp":
@@ -127,7 +129,7 @@ class WyomingServer:
                                     "listens on loopback only: bind a network address, e.g. "
                                     "--uri tcp://0.0.0.0:10400 --allow-remote",
                                     {"uri": config.uri})
-        self.service = WakeService(store, config.limits)
+        self.service = WakeService(store, config.limits, cache)
         self._server: AsyncServer | None = None
         self._announcement: Announcement | None = None
 

@@ -1,0 +1,62 @@
+"""Settings, URIs and the zeroconf announcement of the Wyoming server."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from wakebuilder.errors import InvalidInputError
+from wakebuilder.modelstore.store import ModelStore
+from wakebuilder.settings import load_settings
+from wakebuilder.wyoming_server.server import (
+    ZEROCONF_TYPE,
+    WyomingConfig,
+    WyomingServer,
+    parse_uri,
+    service_info,
+)
+
+
+def test_wyoming_settings_refuse_a_network_bind_unless_allowed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().wyoming_uri == "tcp://127.0.0.1:10400"
+    with pytest.raises(ValidationError, match="allow-remote"):
+        load_settings(wyoming_uri="tcp://0.0.0.0:10400")
+    assert load_settings(wyoming_uri="tcp://0.0.0.0:10400", allow_remote=True)
+    assert load_settings(wyoming_uri="tcp://[::1]:10400")
+    with pytest.raises(ValidationError, match="tcp://HOST:PORT"):
+        load_settings(wyoming_uri="stdio://")
+    monkeypatch.setenv("WAKEBUILDER_WYOMING_URI", "tcp://localhost:10401")
+    monkeypatch.setenv("WAKEBUILDER_WYOMING_THREADS", "3")
+    settings = load_settings()
+    assert (settings.wyoming_uri, settings.wyoming_threads) == ("tcp://localhost:10401", 3)
+
+
+@pytest.mark.parametrize(("uri", "parsed"), [
+    ("tcp://127.0.0.1:10400", ("tcp", "127.0.0.1", 10400)),
+    ("tcp://[::1]:1", ("tcp", "::1", 1)),
+    ("unix:///run/wb.sock", ("unix", "/run/wb.sock", None))])
+def test_parse_uri(uri: str, parsed: tuple[str, str, int | None]) -> None:
+    assert parse_uri(uri) == parsed
+
+
+@pytest.mark.parametrize("uri", ["tcp://127.0.0.1", "tcp://:10400", "tcp://h:x", "http://h:1",
+                                 "stdio://", "unix://"])
+def test_bad_uris_say_what_to_use(uri: str) -> None:
+    with pytest.raises(InvalidInputError, match="tcp://"):
+        parse_uri(uri)
+
+
+def test_zeroconf_needs_a_network_bind(tmp_path: object) -> None:
+    store = ModelStore(tmp_path / "models")  # type: ignore[operator]
+    with pytest.raises(InvalidInputError, match="loopback"):
+        WyomingServer(store, WyomingConfig(uri="tcp://127.0.0.1:10400", zeroconf_name="x"))
+    with pytest.raises(InvalidInputError, match="TCP"):
+        WyomingServer(store, WyomingConfig(uri="unix:///tmp/x.sock", zeroconf_name="x"))
+
+
+def test_service_info_is_a_wyoming_announcement() -> None:
+    info = service_info("kitchen", "192.0.2.7", 10400)
+    assert info.type == ZEROCONF_TYPE == "_wyoming._tcp.local."
+    assert info.name == "kitchen._wyoming._tcp.local."
+    assert info.port == 10400 and info.parsed_addresses() == ["192.0.2.7"]
