@@ -102,3 +102,22 @@ def test_control_rate_allows_a_steady_client(make_client: ClientFactory) -> None
             ws.send_text(json.dumps({"type": "ping", "id": i}))
             assert ws.receive_json()["id"] == i
             time.sleep(0.1)
+
+
+def test_full_server_evicts_the_longest_idle_connection(make_client: ClientFactory) -> None:
+    client = make_client(max_connections=2, evict_idle_s=0.3)
+    with client.websocket_connect(URL) as idle, client.websocket_connect(URL) as busy:
+        idle.receive_json()
+        busy.receive_json()
+        time.sleep(0.4)
+        busy.send_bytes(pcm(0.1))  # audio: busy is not idle
+        time.sleep(0.05)
+        with client.websocket_connect(URL) as newcomer:
+            assert newcomer.receive_json()["type"] == "ready"
+            err = idle.receive_json()
+            assert err["type"] == "error" and err["details"]["reason"] == "evicted_idle"
+            with pytest.raises(WebSocketDisconnect) as info:
+                idle.receive_json()
+            assert info.value.code == 1013
+            busy.send_text(json.dumps({"type": "ping", "id": 7}))
+            assert next_of(busy, "pong")["id"] == 7

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from wakebuilder.api.inference import ModelCache
 from wakebuilder.api.realtime.stream import AudioStream
@@ -34,6 +34,9 @@ class RealtimeLimits:
     """Connections one client address may hold at a time."""
     idle_timeout_s: float = 15.0
     """A connection that sends no audio for this long is closed (0 turns the timeout off)."""
+    evict_idle_s: float = 2.0
+    """When every slot is taken, a newcomer evicts the connection that has sent no audio for
+    longest, if that is at least this long (so idle sockets never lock streams out)."""
     control_rate: float = 20.0
     """Control messages (ping, config, reset, or any non-audio text) per second, sustained."""
     control_burst: int = 40
@@ -66,6 +69,16 @@ class RealtimeLimits:
         return max_message_bytes(self.max_chunk_bytes)
 
 
+class Slot(Protocol):
+    """What the pool needs of a connection to evict it."""
+
+    def idle_s(self) -> float:
+        """Seconds since the connection last sent audio."""
+
+    def evict(self) -> None:
+        """Close the connection (from another task); the pool has taken its slot back."""
+
+
 class InferencePool:
     """Shared threads and models for every WebSocket connection of one app."""
 
@@ -75,6 +88,7 @@ class InferencePool:
         self.limits = limits
         self.connections = 0
         self.per_client: dict[str, int] = {}
+        self.holders: dict[Slot, str] = {}
         self._executor = ThreadPoolExecutor(max_workers=limits.threads,
                                             thread_name_prefix="wakebuilder-ws")
 
@@ -83,22 +97,32 @@ class InferencePool:
         return await asyncio.get_running_loop().run_in_executor(self._executor,
                                                                 partial(fn, *args))
 
-    def try_acquire(self, client: str = "") -> str | None:
+    def try_acquire(self, client: str = "", holder: Slot | None = None) -> str | None:
         """Take a slot for ``client`` (its address; event-loop thread only).
 
-        Returns None on success, else why not: ``too_many_connections`` (every slot is
-        taken) or ``too_many_from_address`` (this address holds ``max_per_client``).
+        When every slot is taken, the holder idle longest (at least ``evict_idle_s``) is
+        evicted for the newcomer. Returns None on success, else why not:
+        ``too_many_from_address`` (this address holds ``max_per_client``) or
+        ``too_many_connections`` (every slot is taken by a connection that streams).
         """
-        if self.connections >= self.limits.max_connections:
-            return "too_many_connections"
         if self.per_client.get(client, 0) >= self.limits.max_per_client:
             return "too_many_from_address"
+        if self.connections >= self.limits.max_connections:
+            idle = max(self.holders, key=lambda h: h.idle_s(), default=None)
+            if idle is None or idle.idle_s() < self.limits.evict_idle_s:
+                return "too_many_connections"
+            self.release(self.holders[idle], idle)
+            idle.evict()
         self.connections += 1
         self.per_client[client] = self.per_client.get(client, 0) + 1
+        if holder is not None:
+            self.holders[holder] = client
         return None
 
-    def release(self, client: str = "") -> None:
+    def release(self, client: str = "", holder: Slot | None = None) -> None:
         """Give back a slot taken by :meth:`try_acquire`."""
+        if holder is not None and self.holders.pop(holder, None) is None:
+            return  # already taken back (evicted)
         self.connections = max(0, self.connections - 1)
         left = self.per_client.pop(client, 0) - 1
         if left > 0:
@@ -123,6 +147,7 @@ def limits_from(settings: Any) -> RealtimeLimits:
     return RealtimeLimits(max_connections=settings.ws_max_connections,
                           max_per_client=settings.ws_max_per_client,
                           idle_timeout_s=settings.ws_idle_timeout_s,
+                          evict_idle_s=min(2.0, settings.ws_idle_timeout_s or 2.0),
                           control_rate=settings.ws_control_rate)
 
 

@@ -87,6 +87,7 @@ class DetectionSession:
         self._last_audio_at = time.monotonic()
         self._tokens = float(self.limits.control_burst)
         self._tokens_at = time.monotonic()
+        self._evicted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -112,7 +113,7 @@ class DetectionSession:
 
     async def on_connect(self) -> None:
         """Check limits and query parameters, load the model, send ``ready``."""
-        refused = self.pool.try_acquire(self.client)
+        refused = self.pool.try_acquire(self.client, self)
         if refused == "too_many_connections":
             await self._close(WS_TRY_AGAIN_LATER, "too many connections", EngineUnavailableError(
                 "Too many real-time connections; try again later",
@@ -143,21 +144,39 @@ class DetectionSession:
             sample_rate=self.sample_rate, score_interval_ms=self.score_interval_ms,
             max_chunk_s=self.limits.max_chunk_s))
 
+    def idle_s(self) -> float:
+        """Seconds since the last audio (or since the connection opened)."""
+        return time.monotonic() - self._last_audio_at
+
+    def evict(self) -> None:
+        """Called by the pool, which has taken this connection's slot for a newcomer."""
+        self._slot = False
+        if not self._evicted.done():
+            self._evicted.set_result(None)
+
     async def _receive(self) -> Mapping[str, Any]:
-        """The next frame; closes the socket (1008) once no audio came for the idle timeout."""
+        """The next frame; closes the socket (1008) once no audio came for the idle timeout,
+        or at once when the pool evicted this (idle) connection for a newcomer."""
         timeout = self.limits.idle_timeout_s
-        if timeout <= 0:
-            return await self.ws.receive()
-        left = self._last_audio_at + timeout - time.monotonic()
-        try:
-            if left <= 0:
-                raise TimeoutError
-            return await asyncio.wait_for(self.ws.receive(), left)
-        except TimeoutError:
-            await self._close(WS_POLICY_VIOLATION, "idle timeout", InvalidInputError(
-                f"No audio for {timeout:g} s; the connection was closed to free its slot. "
-                "Reconnect when you start streaming", {"reason": "idle_timeout",
-                                                       "idle_timeout_s": timeout}))
+        left = self._last_audio_at + timeout - time.monotonic() if timeout > 0 else None
+        receiving = asyncio.ensure_future(self.ws.receive())
+        if left is None or left > 0:
+            await asyncio.wait((receiving, self._evicted), timeout=left,
+                               return_when=asyncio.FIRST_COMPLETED)
+        if receiving.done():
+            return receiving.result()
+        receiving.cancel()
+        if self._evicted.done():
+            await self._close(WS_TRY_AGAIN_LATER, "evicted: idle while the server is full",
+                              EngineUnavailableError(
+                                  f"No audio for {self.idle_s():.0f} s while every real-time "
+                                  "slot was taken; the slot went to a new connection. "
+                                  "Reconnect when you start streaming",
+                                  {"reason": "evicted_idle"}))
+        await self._close(WS_POLICY_VIOLATION, "idle timeout", InvalidInputError(
+            f"No audio for {timeout:g} s; the connection was closed to free its slot. "
+            "Reconnect when you start streaming", {"reason": "idle_timeout",
+                                                   "idle_timeout_s": timeout}))
 
     async def on_receive(self, message: Mapping[str, Any]) -> None:
         """Handle one frame; client mistakes are answered with ``error`` and the socket stays.
@@ -223,7 +242,7 @@ class DetectionSession:
             except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 pass
         if self._slot:
-            self.pool.release(self.client)
+            self.pool.release(self.client, self)
             self._slot = False
 
     # -- receiving ------------------------------------------------------------------------------
