@@ -142,6 +142,8 @@ def _run_batched(paths: Sequence[Path], should_stop: Callable[[], bool]
         group: list[tuple[int, FileResult, list[tuple[float, int]]]] = []
         windows: list[np.ndarray] = []
         for i in range(start, min(start + BATCH_FILES, len(paths))):
+            if should_stop():  # nothing of this group was yielded: dropping it is clean
+                return
             result, pieces = FileResult(), []
             try:
                 for seg in read_segments(paths[i]):

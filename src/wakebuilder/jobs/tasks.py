@@ -49,5 +49,6 @@ def build_cache(ctx: JobContext) -> dict[str, Any]:
 
     stats = build_negative_cache(PipelinePaths.under(Path(ctx.data_dir)),
                                  max_workers=max_workers, progress=progress,
-                                 should_cancel=ctx.should_cancel)
+                                 should_cancel=ctx.should_cancel,
+                                 generated=bool(ctx.job.config.get("generated", True)))
     return {"cache": stats}

@@ -17,7 +17,7 @@ from wakebuilder.audio.io import decode_audio
 from wakebuilder.augment.music import generate_music
 from wakebuilder.augment.noise import NOISE_KINDS, generate_noise
 from wakebuilder.corpus.local import iter_negative_files, source_of
-from wakebuilder.errors import InvalidAudioError
+from wakebuilder.errors import CancelledError, InvalidAudioError
 from wakebuilder.features.cache import CALIBRATION, TRAIN, NegativeStore
 from wakebuilder.features.frontend import WINDOW_FRAMES
 from wakebuilder.synthesis.generate import synthesize_many
@@ -33,6 +33,7 @@ GENERATED_VERSION = 1
 TTS_SENTENCES = 320
 STREAM_SECONDS = 60.0
 NOISE_SECONDS = 40.0
+MUSIC_STREAMS = 6
 
 Progress = Callable[[float, str], None]
 
@@ -63,9 +64,14 @@ def _streams_of(clips: list[Samples], rng: np.random.Generator,
 def add_generated(store: NegativeStore, paths: PipelinePaths, *, seed: int = 1234,
                   progress: Progress | None = None,
                   should_cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
-    """Add the generated corpus to the store (once; skipped when present)."""
+    """Add the generated corpus to the store (once; skipped when complete).
+
+    Streams are committed in a fixed order, the last music stream last, so a build cancelled
+    midway keeps what it committed and the next call adds only the missing streams. Raises
+    :class:`CancelledError` (after committing) when cancelled.
+    """
     present = {e.name for e in store.entries() if e.source == GENERATED_SOURCE}
-    if any(n.startswith(f"v{GENERATED_VERSION}/") for n in present):
+    if f"v{GENERATED_VERSION}/music/{MUSIC_STREAMS - 1}" in present:
         return {"generated": "present"}
     rng = np.random.default_rng(seed)
     engines = load_engines(paths.voices_dir, threads=1)
@@ -90,33 +96,46 @@ def add_generated(store: NegativeStore, paths: PipelinePaths, *, seed: int = 123
     for kind in NOISE_KINDS:
         signals.append((f"v{GENERATED_VERSION}/noise/{kind}", "noise",
                         generate_noise(kind, n, rng, speech=clips[:40])))
-    for i in range(6):
+    for i in range(MUSIC_STREAMS):
         signals.append((f"v{GENERATED_VERSION}/music/{i}", "music", generate_music(n, rng)))
+    cancelled = False
     with store.batch():
         for k, (name, kind, samples) in enumerate(signals):
             if should_cancel is not None and should_cancel():
+                cancelled = True
                 break
+            if name in present:  # committed by an earlier, cancelled build
+                continue
             # Every fourth stream of each kind is calibration audio.
             split = CALIBRATION if k % 4 == 3 else TRAIN
             store.add_audio(GENERATED_SOURCE, name, samples, kind=kind, split=split)
             if progress:
                 progress(0.6 + 0.4 * (k + 1) / len(signals), f"embedded {name}")
+    if cancelled:
+        raise CancelledError("negative store build cancelled",
+                             {"generated_streams": len(signals)})
     report["generated_seconds"] = round(sum(len(s) for _, _, s in signals) / SAMPLE_RATE, 1)
     return report
 
 
 def build_negative_cache(paths: PipelinePaths, *, max_workers: int = 1,
                          progress: Progress | None = None,
-                         should_cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
-    """Fill the store: the generated corpus, then every file under ``data/negative/``.
+                         should_cancel: Callable[[], bool] | None = None,
+                         generated: bool = True) -> dict[str, Any]:
+    """Fill the store: the generated corpus (unless ``generated`` is False; training adds it
+    when missing), then every file under ``data/negative/``.
 
     ``max_workers`` is capped at half the CPU count: each worker runs the front end on two
     threads, and on 2 cores one process embedding batches of files is the fastest (measured).
+    On cancel, what was committed stays (complete entries only) and CancelledError is raised;
+    the next build resumes from it.
     """
     max_workers = max(1, min(max_workers, (os.cpu_count() or 2) // 2))
     store = NegativeStore(store_root(paths))
-    gen = add_generated(store, paths, progress=(lambda f, m: progress(0.2 * f, m))
-                        if progress else None, should_cancel=should_cancel)
+    gen: dict[str, Any] = {"generated": "skipped"}
+    if generated:
+        gen = add_generated(store, paths, progress=(lambda f, m: progress(0.2 * f, m))
+                            if progress else None, should_cancel=should_cancel)
     root = paths.negative_dir
     files = [(source_of(p, root), p) for p in iter_negative_files(root)]
     report = store.build_from_files(

@@ -129,6 +129,17 @@ def fake_cache(ctx: JobContext) -> dict[str, Any]:
     return {"cache": {"files": 0}}
 
 
+def slow_cache(ctx: JobContext) -> dict[str, Any]:
+    """A cache build that runs until cancelled (at most 60 s)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if ctx.should_cancel():
+            raise CancelledError("negative store build cancelled")
+        ctx.report(phase="Building negative cache", progress=30, message="embedding")
+        time.sleep(0.1)
+    return {"cache": {"files": 0}}
+
+
 def runner(name: str) -> str:
     """The ``module:function`` reference of a stub."""
     return f"{__name__}:{name}"

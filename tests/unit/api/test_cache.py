@@ -69,3 +69,32 @@ def test_real_cache_info_on_empty_store(client: TestClient, tmp_path: Path) -> N
     body = client.get("/api/cache/info").json()
     assert body["available"] is False and body["chunk_count"] == 0
 
+
+
+def _wait_idle(client: TestClient) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        info = client.get("/api/cache/info").json()
+        if not info["building"]:
+            return info
+        time.sleep(0.1)
+    raise AssertionError(f"cache build still running: {info}")
+
+
+def test_cache_builds_can_be_cancelled(make_client: Any, fake_store: dict[str, Any]) -> None:
+    client = make_client(cache="slow_cache")
+    assert client.post("/api/cache/cancel").status_code == 409  # nothing to cancel
+    job_id = client.post("/api/cache/build").json()["job_id"]
+    refused = client.delete("/api/cache").json()
+    assert "POST /api/cache/cancel" in refused["message"] and job_id in refused["message"]
+    resp = client.post(f"/api/train/cancel/{job_id}")  # the training route takes cache jobs
+    assert resp.status_code == 200 and resp.json()["job_id"] == job_id
+    assert _wait_idle(client)["build_job"]["status"] == "cancelled"
+
+    job_id = client.post("/api/cache/build").json()["job_id"]
+    resp = client.post("/api/cache/cancel")
+    assert resp.status_code == 200 and resp.json()["job_id"] == job_id
+    info = _wait_idle(client)
+    assert info["build_job"]["job_id"] == job_id
+    assert info["build_job"]["status"] == "cancelled"
+    assert client.delete("/api/cache").status_code == 200  # idle again: clearing works

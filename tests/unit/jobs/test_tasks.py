@@ -26,16 +26,17 @@ def _ctx(tmp_path: Path, kind: str, **job: Any) -> JobContext:
 def test_build_cache_reports_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 
-    def fake_build(paths: Any, *, max_workers: int, progress: Any, should_cancel: Any
-                   ) -> dict[str, Any]:
-        seen.update(paths=paths, max_workers=max_workers, cancel=should_cancel())
+    def fake_build(paths: Any, *, max_workers: int, progress: Any, should_cancel: Any,
+                   generated: bool) -> dict[str, Any]:
+        seen.update(paths=paths, max_workers=max_workers, cancel=should_cancel(),
+                    generated=generated)
         progress(0.5, "half way")
         return {"files": 3}
 
     monkeypatch.setattr(negatives, "build_negative_cache", fake_build)
-    ctx = _ctx(tmp_path, "cache", config={"max_workers": 3})
+    ctx = _ctx(tmp_path, "cache", config={"max_workers": 3, "generated": False})
     assert tasks.build_cache(ctx) == {"cache": {"files": 3}}
-    assert seen["max_workers"] == 3 and seen["cancel"] is False
+    assert seen["max_workers"] == 3 and seen["cancel"] is False and seen["generated"] is False
     assert seen["paths"].cache_dir == tmp_path / "cache"
     job = ctx.store.get(ctx.job.id)
     assert job.progress == 50 and job.phase == tasks.CACHE_PHASE and job.message == "half way"

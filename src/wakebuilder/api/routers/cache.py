@@ -1,4 +1,4 @@
-"""Negative-cache endpoints: info, build (a background job), clear."""
+"""Negative-cache endpoints: info, build (a background job), cancel, clear."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from wakebuilder.api.deps import DispatcherDep, JobStoreDep, SettingsDep
-from wakebuilder.api.schemas import CacheBuildPublic, CacheInfoPublic, MessagePublic
+from wakebuilder.api.routers.training import CACHE_KIND, cancel_job
+from wakebuilder.api.schemas import CacheBuildPublic, CacheInfoPublic, CancelPublic, MessagePublic
 from wakebuilder.errors import ConflictError, EngineUnavailableError
 from wakebuilder.jobs.store import ACTIVE, JobStore
 from wakebuilder.settings import Settings
 
 router = APIRouter(prefix="/api/cache", tags=["cache"])
-
-CACHE_KIND = "cache"
 
 
 def _paths(settings: Settings) -> Any:
@@ -65,22 +64,41 @@ async def cache_info(settings: SettingsDep, jobs: JobStoreDep) -> CacheInfoPubli
 def build_cache(jobs: JobStoreDep, dispatcher: DispatcherDep,
                 max_workers: Annotated[int, Query(ge=1, le=64,
                                                   description="Parallel workers")] = 4,
+                generated: Annotated[bool, Query(
+                    description="Also add the generated corpus (TTS speech, noise, music) "
+                    "when it is missing; false embeds only data/negative/")] = True,
                 ) -> CacheBuildPublic:
     """Start building the negative cache in a worker process; ``GET /api/cache/info``
-    reports its progress under ``build_job``."""
+    reports its progress under ``build_job``. Cancel it with ``POST /api/cache/cancel`` (or
+    ``POST /api/train/cancel/{job_id}``): entries committed so far stay, and the next build
+    resumes from them."""
     if _active_build(jobs) is not None:
         raise ConflictError("A cache build is already running", {"build": _active_build(jobs)})
-    job = jobs.create(kind=CACHE_KIND, config={"max_workers": max_workers})
+    job = jobs.create(kind=CACHE_KIND, config={"max_workers": max_workers,
+                                               "generated": generated})
     dispatcher.wake()
     return CacheBuildPublic(message="Cache build started", job_id=job.id,
                             estimated_time="Several minutes (depends on system)")
 
 
+@router.post("/cancel", response_model=CancelPublic)
+def cancel_build(jobs: JobStoreDep, dispatcher: DispatcherDep) -> CancelPublic:
+    """Cancel the running (or queued) cache build. The worker stops at its next check (a batch
+    of files at most); entries committed before the cancel stay valid, the rest is discarded,
+    and the next ``POST /api/cache/build`` resumes. 409 when no build is active."""
+    active = jobs.list(kind=CACHE_KIND, statuses=ACTIVE)
+    if not active:
+        raise ConflictError("No cache build is running", {"build": None})
+    return cancel_job(active[0], jobs, dispatcher)
+
+
 @router.delete("", response_model=MessagePublic)
 async def clear_cache(settings: SettingsDep, jobs: JobStoreDep) -> MessagePublic:
     """Remove every cached negative embedding (refused while a build runs)."""
-    if _active_build(jobs) is not None:
-        raise ConflictError("A cache build is running; cancel it or wait",
-                            {"build": _active_build(jobs)})
+    build = _active_build(jobs)
+    if build is not None:
+        raise ConflictError("A cache build is running: cancel it with POST /api/cache/cancel "
+                            f"(or POST /api/train/cancel/{build['job_id']}) or wait for it "
+                            "to finish, then clear the cache", {"build": build})
     await run_in_threadpool(_backend().clear_cache, _paths(settings))
     return MessagePublic(message="Cache cleared successfully")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from wakebuilder.api.deps import DispatcherDep, JobStoreDep, ModelStoreDep, SettingsDep
+from wakebuilder.api.forms import StrictFormRoute
 from wakebuilder.api.schemas import (
     CancelPublic,
     JobCreated,
@@ -28,14 +29,16 @@ from wakebuilder.errors import (
     JobAlreadyActiveError,
     JobNotFoundError,
 )
+from wakebuilder.jobs.dispatcher import Dispatcher
 from wakebuilder.jobs.store import COMPLETED, FINISHED, JobRecord, JobStore, check_job_id
 from wakebuilder.modelstore.store import confined
 from wakebuilder.training.config import TrainConfig
 from wakebuilder.wakeword import parse_wake_word
 
-router = APIRouter(prefix="/api/train", tags=["training"])
+router = APIRouter(prefix="/api/train", tags=["training"], route_class=StrictFormRoute)
 
 TRAIN_KIND = "train"
+CACHE_KIND = "cache"
 LOG_LINES = 50
 
 
@@ -182,17 +185,27 @@ def list_jobs(jobs: JobStoreDep) -> JobList:
     return JobList(jobs=items, total=len(items))
 
 
-@router.post("/cancel/{job_id}", response_model=CancelPublic)
-def cancel_training(job_id: str, jobs: JobStoreDep, dispatcher: DispatcherDep) -> CancelPublic:
-    """Cancel a queued job at once, or stop a running one (cooperatively, then forced)."""
-    job = _train_job(jobs, job_id)
+def cancel_job(job: JobRecord, jobs: JobStore, dispatcher: Dispatcher) -> CancelPublic:
+    """Cancel a queued job at once, or flag a running one; 409 if it already finished."""
     if job.status in FINISHED:
-        raise ConflictError(f"Job {job_id!r} already finished (status: {job.status})",
-                            {"job_id": job_id, "status": job.status})
+        raise ConflictError(f"Job {job.id!r} already finished (status: {job.status})",
+                            {"job_id": job.id, "status": job.status})
     job = jobs.request_cancel(job.id)
     dispatcher.wake()
     message = "Job cancelled" if job.status == "cancelled" else "Cancellation requested"
     return CancelPublic(job_id=job.id, status=job.status, message=message)
+
+
+@router.post("/cancel/{job_id}", response_model=CancelPublic)
+def cancel_training(job_id: str, jobs: JobStoreDep, dispatcher: DispatcherDep) -> CancelPublic:
+    """Cancel a queued job at once, or stop a running one (cooperatively, then forced).
+
+    Works for training jobs and for cache builds (the ``job_id`` of ``POST /api/cache/build``;
+    a cancelled build keeps the entries it committed and the next build resumes from them)."""
+    job = jobs.get(check_job_id(job_id))
+    if job.kind not in (TRAIN_KIND, CACHE_KIND):
+        raise JobNotFoundError(job_id)
+    return cancel_job(job, jobs, dispatcher)
 
 
 @router.delete("/{job_id}", response_model=MessagePublic)
