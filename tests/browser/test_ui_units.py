@@ -128,3 +128,16 @@ def test_numbers_in_plain_words(page: Any) -> None:
                    "no false wakes in 4 minutes of test audio",
                    "misses about 5 in 100 times you say it",
                    "misses about 3 in 10 times you say it", "about 1 false wake per hour"]
+
+
+def test_job_view_lists_time_per_phase(page: Any) -> None:
+    out = page.evaluate("""async () => {
+        const job = await import('/js/job.js');
+        const box = document.getElementById('job-timings-box');
+        job.renderTimings({"Checking recordings": 0.42, "Training classifier": 104.6});
+        const shown = [!box.hidden, [...document.querySelectorAll('#job-timings > *')]
+            .map(e => e.textContent)];
+        job.renderTimings({});
+        return [...shown, box.hidden];
+    }""")
+    assert out == [True, ["Checking recordings", "0.4s", "Training classifier", "1m 45s"], True]

@@ -141,7 +141,7 @@ function render(s) {
 
 // Wall time of each phase (GET /api/train/status: phase_seconds; the running phase counts
 // until its latest report).
-function renderTimings(seconds) {
+export function renderTimings(seconds) {
   const entries = Object.entries(seconds).filter(([, v]) => Number.isFinite(v));
   $("job-timings-box").hidden = entries.length === 0;
   $("job-timings").replaceChildren(...entries.flatMap(([phase, v]) => [
