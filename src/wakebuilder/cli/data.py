@@ -9,13 +9,13 @@ import typer
 from rich.console import Console
 
 from wakebuilder.corpus.fetch import fetch_corpus
-from wakebuilder.corpus.model import CorpusProgress
+from wakebuilder.corpus.model import KINDS, CorpusProgress
 from wakebuilder.corpus.sources import get_sources
 from wakebuilder.errors import WakeBuilderError
 from wakebuilder.training.negatives import build_negative_cache, cache_info, clear_cache
 from wakebuilder.training.pipeline import PipelinePaths
 
-corpus_app = typer.Typer(help="Real-speech negative corpus from Debian packages.",
+corpus_app = typer.Typer(help="Real speech, music and effects for negatives, from Debian packages.",
                          no_args_is_help=True)
 cache_app = typer.Typer(help="The negative feature store used by every training job.",
                         no_args_is_help=True)
@@ -24,35 +24,44 @@ DATA_DIR = typer.Option(Path("data"), "--data-dir", help="Data directory")
 
 @corpus_app.command("list")
 def corpus_list() -> None:
-    """List the corpus sources (Debian packages, licence, language)."""
+    """List the corpus sources (kind, Debian packages, licence)."""
     for s in get_sources():
-        typer.echo(f"{s.id:<28} {', '.join(s.packages):<50} {s.licence}")
+        typer.echo(f"{s.id:<22} {s.kind:<8} {', '.join(s.packages):<42} {s.licence}")
 
 
 @corpus_app.command("fetch")
 def corpus_fetch(data_dir: Path = DATA_DIR,
                  source: list[str] = typer.Option(None, "--source",
                                                   help="Only these sources (repeatable)"),
+                 kind: list[str] = typer.Option(None, "--kind",
+                                                help="Only sources of these kinds "
+                                                f"({', '.join(KINDS)}; repeatable)"),
                  optional: bool = typer.Option(False, "--optional",
                                                help="Exit 0 with a warning when apt is missing"),
                  ) -> None:
-    """Fetch real speech with apt-get download into DATA_DIR/negative/corpus (licences kept)."""
+    """Fetch real speech, music and effects with apt-get download into
+    DATA_DIR/negative/corpus (licences kept)."""
     console = Console(stderr=True)
 
     def on_progress(ev: CorpusProgress) -> None:
         console.log(f"{ev.source}: {ev.stage} {ev.message} ({ev.clips} clips)")
 
+    if bad := [k for k in kind or [] if k not in KINDS]:
+        raise typer.BadParameter(f"unknown kind(s) {bad}; use {', '.join(KINDS)}",
+                                 param_hint="--kind")
+    ids = source or ([s.id for s in get_sources(kinds=kind)] if kind else None)
     try:
         manifest = fetch_corpus(data_dir.resolve() / "negative" / "corpus",
-                                sources=source or None, progress=on_progress)
+                                sources=ids, progress=on_progress)
     except WakeBuilderError as exc:
         if optional:
             console.print(f"[yellow]warning[/yellow] corpus not fetched: {exc.message}")
             return
         typer.echo(json.dumps(exc.to_dict()), err=True)
         raise typer.Exit(2) from exc
+    by_kind = ", ".join(f"{k} {h:.2f} h" for k, h in manifest.hours_by_kind().items())
     console.print(f"{manifest.total_clips} clips, {manifest.total_seconds / 3600:.2f} h "
-                  f"from {len(manifest.sources)} sources")
+                  f"from {len(manifest.sources)} sources ({by_kind})")
     for sid, reason in manifest.failures.items():
         console.print(f"[red]failed[/red] {sid}: {reason}")
     if manifest.failures and not optional:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wakebuilder.corpus.model import AptUnavailableError
+from wakebuilder.corpus.reserved import check_fetchable
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class AptDownloader:
 
     def download(self, packages: list[str], into: Path) -> list[Path]:
         """Download ``packages`` as ``.deb`` files into ``into`` and return their paths."""
+        check_fetchable(packages)
         require_apt()
         into.mkdir(parents=True, exist_ok=True)
         result = _run(["apt-get", "download", *packages], into)
@@ -108,7 +110,11 @@ def unpack(debs: list[Path], root: Path) -> PackageSet:
 
 def fetch_packages(packages: list[str], work_dir: Path,
                    downloader: AptDownloader | None = None) -> PackageSet:
-    """Download and unpack ``packages`` under ``work_dir`` (``debs/`` and ``root/``)."""
+    """Download and unpack ``packages`` under ``work_dir`` (``debs/`` and ``root/``).
+
+    Packages reserved for the independent evaluation (:mod:`wakebuilder.corpus.reserved`) are
+    refused before any download."""
+    check_fetchable(packages)
     downloader = downloader or AptDownloader()
     debs = downloader.download(packages, work_dir / "debs")
     return unpack(debs, work_dir / "root")

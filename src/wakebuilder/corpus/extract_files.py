@@ -1,4 +1,4 @@
-"""Extractors for packages that ship ordinary audio files (Ogg, WAV, GSM, raw PCM)."""
+"""Extractors for packages that ship ordinary audio files (Ogg, Opus, WAV, GSM, raw PCM)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ import numpy as np
 import soundfile as sf
 
 from wakebuilder.audio.format import SAMPLE_RATE
-from wakebuilder.audio.io import decode_audio
+from wakebuilder.audio.io import LOCAL_LIMITS, decode_audio, iter_audio
 from wakebuilder.corpus.model import Extractor, RawClip
 from wakebuilder.errors import InvalidAudioError
 
 log = logging.getLogger(__name__)
 
 AUDIO_SUFFIXES = frozenset({".wav", ".ogg", ".oga", ".opus", ".flac", ".mp3", ".gsm", ".raw"})
+PIECE_SECONDS = 300.0
+"""Long tracks (music) are stored in pieces of at most this length."""
 
 
 def read_audio_file(path: Path) -> tuple[np.ndarray, int]:
@@ -48,12 +50,42 @@ def clips_from_files(root: Path, files: Iterable[Path], base: Path) -> Iterator[
         yield RawClip(str(rel.with_suffix("")), samples, rate)
 
 
+def pieces_from_files(root: Path, files: Iterable[Path], base: Path,
+                      piece_s: float = PIECE_SECONDS) -> Iterator[RawClip]:
+    """Decode long files of any length block by block and yield pieces of at most
+    ``piece_s`` seconds, named ``<relative path sans suffix>/pNNN``; an undecodable file is
+    logged and counted as dropped."""
+    piece = int(piece_s * SAMPLE_RATE)
+    unbounded = LOCAL_LIMITS.with_max_seconds(None)
+    for path in sorted(files):
+        stem = str(PurePosixPath(path.relative_to(base).as_posix()).with_suffix(""))
+        buf: list[np.ndarray] = []
+        held, index = 0, 0
+        try:
+            for block in iter_audio(path, path.name, unbounded):
+                buf.append(block)
+                held += block.size
+                while held >= piece:
+                    joined = np.concatenate(buf)
+                    yield RawClip(f"{stem}/p{index:03d}", joined[:piece], SAMPLE_RATE)
+                    index += 1
+                    buf, held = [joined[piece:]], joined.size - piece
+        except (InvalidAudioError, OSError, ValueError) as exc:
+            log.warning("skipping the rest of %s: %s", path.relative_to(root), exc)
+            yield RawClip(f"{stem}/p{index:03d}", np.zeros(0, np.float32), SAMPLE_RATE)
+            continue
+        if held:
+            yield RawClip(f"{stem}/p{index:03d}", np.concatenate(buf), SAMPLE_RATE)
+
+
 def glob_extractor(base: str, patterns: tuple[str, ...],
-                   keep: Callable[[PurePosixPath], bool] | None = None) -> Extractor:
+                   keep: Callable[[PurePosixPath], bool] | None = None, *,
+                   long_files: bool = False) -> Extractor:
     """Build an extractor for audio files matching ``patterns`` (globs relative to ``base``).
 
     ``base`` is a folder inside the unpacked tree (``usr/share/asterisk/sounds``); clips are
-    named relative to it. ``keep`` filters by the relative path.
+    named relative to it. ``keep`` filters by the relative path. ``long_files`` (music)
+    decodes tracks of any length in blocks and stores them in pieces (:func:`pieces_from_files`).
     """
 
     def extract(root: Path) -> Iterator[RawClip]:
@@ -69,6 +101,9 @@ def glob_extractor(base: str, patterns: tuple[str, ...],
                     found.add(path)
         if not found:
             raise FileNotFoundError(f"no audio matching {patterns} under {base}")
-        yield from clips_from_files(root, found, folder)
+        if long_files:
+            yield from pieces_from_files(root, found, folder)
+        else:
+            yield from clips_from_files(root, found, folder)
 
     return extract

@@ -1,4 +1,5 @@
-"""Build the offline real-speech corpus under ``data/negative/corpus`` from Debian packages."""
+"""Build the offline real-audio corpus (speech, music, effects) under ``data/negative/corpus``
+from Debian packages."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from wakebuilder.corpus import apt
 from wakebuilder.corpus.filters import rejection_reason
 from wakebuilder.corpus.licenses import write_licenses
 from wakebuilder.corpus.model import CorpusManifest, CorpusProgress, CorpusSource, SourceRecord
+from wakebuilder.corpus.reserved import check_corpus_packages
 from wakebuilder.corpus.sources import SOURCES
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,7 @@ def extract_source(source: CorpusSource, packages: apt.PackageSet, out_dir: Path
         elif digest in seen:
             reason = "duplicate"
         else:
-            reason = rejection_reason(samples)
+            reason = rejection_reason(samples, source.kind)
         if reason is not None:
             dropped[reason] += 1
             continue
@@ -72,7 +74,7 @@ def extract_source(source: CorpusSource, packages: apt.PackageSet, out_dir: Path
         if clips % 500 == 0:
             _emit(progress, CorpusProgress(source.id, "extract", clips, f"{clips} clips"))
     if clips == 0:
-        raise RuntimeError(f"no speech clip survived extraction (dropped: {dict(dropped)})")
+        raise RuntimeError(f"no {source.kind} clip survived extraction (dropped: {dict(dropped)})")
     licence_dir = out_dir / "copyright"
     licence_dir.mkdir(parents=True, exist_ok=True)
     for package, text in packages.copyrights.items():
@@ -81,7 +83,8 @@ def extract_source(source: CorpusSource, packages: apt.PackageSet, out_dir: Path
         source=source.id, packages=dict(packages.versions), licence=source.licence,
         licence_summary=source.licence_summary, languages=list(source.languages),
         description=source.description, clips=clips, seconds=round(total / SAMPLE_RATE, 3),
-        extracted_at=datetime.now(UTC).isoformat(timespec="seconds"), dropped=dict(dropped))
+        extracted_at=datetime.now(UTC).isoformat(timespec="seconds"), dropped=dict(dropped),
+        kind=source.kind)
     (out_dir / SOURCE_RECORD_NAME).write_text(json.dumps(record.to_dict(), indent=2),
                                               encoding="utf-8")
     return record
@@ -120,7 +123,7 @@ def _write_manifest(manifest: CorpusManifest) -> None:
 def fetch_corpus(dest: Path, *, sources: list[str] | None = None,
                  progress: ProgressCallback | None = None, work_dir: Path | None = None,
                  registry: Mapping[str, CorpusSource] | None = None) -> CorpusManifest:
-    """Download, extract and store the real-speech corpus as 16 kHz mono FLAC.
+    """Download, extract and store the real-audio corpus as 16 kHz mono FLAC.
 
     Each source goes to ``dest/<source>/`` with a ``SOURCE.json`` written last; a source
     whose folder already has one is skipped (idempotent). A failing source is recorded in
@@ -128,12 +131,14 @@ def fetch_corpus(dest: Path, *, sources: list[str] | None = None,
     and ``dest/LICENSES.md`` are rewritten at the end. ``work_dir`` holds the downloaded
     ``.deb`` files temporarily (a temporary folder by default). Raises
     :class:`~wakebuilder.corpus.model.AptUnavailableError` when a source must be fetched and
-    ``apt-get``/``dpkg`` are missing.
+    ``apt-get``/``dpkg`` are missing, and :class:`~wakebuilder.errors.InvalidInputError` before
+    anything is fetched when a source names a reserved package (:mod:`.reserved`).
     """
     table = dict(registry) if registry is not None else SOURCES
     ids = list(table) if sources is None else list(sources)
     if unknown := [i for i in ids if i not in table]:
         raise KeyError(f"unknown corpus source(s) {unknown}; known: {sorted(table)}")
+    check_corpus_packages([p for i in ids for p in table[i].packages])
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     manifest = CorpusManifest(root=dest)

@@ -1,4 +1,4 @@
-"""Keep speech, drop silence, effects and very short clips (a cheap energy + VAD check)."""
+"""Keep speech (or music and effects for those sources), drop silence and very short clips."""
 
 from __future__ import annotations
 
@@ -31,13 +31,16 @@ def voiced_fraction(samples: np.ndarray, aggressiveness: int = 2) -> float:
     return voiced / frames
 
 
-def rejection_reason(samples: np.ndarray) -> str | None:
-    """Why a 16 kHz clip is not kept as speech (``too_short``, ``silent``, ``no_speech``),
-    or ``None`` when it is kept."""
+def rejection_reason(samples: np.ndarray, kind: str = "speech") -> str | None:
+    """Why a 16 kHz clip is not kept (``too_short``, ``silent``, ``no_speech``), or ``None``
+    when it is kept. Only ``kind="speech"`` sources must hold voiced audio; music and effects
+    are kept whenever they are long and loud enough."""
     if samples.size < MIN_SECONDS * SAMPLE_RATE:
         return "too_short"
     if rms_db(samples) < MIN_RMS_DB:
         return "silent"
+    if kind != "speech":
+        return None
     if voiced_fraction(samples) * samples.size / SAMPLE_RATE < MIN_VOICED_SECONDS:
         return "no_speech"
     return None

@@ -31,7 +31,7 @@ Extractor = Callable[[Path], Iterator[RawClip]]
 
 @dataclass(frozen=True)
 class CorpusSource:
-    """One registry entry: which Debian packages to fetch and how to get speech out of them."""
+    """One registry entry: which Debian packages to fetch and how to get audio out of them."""
 
     id: str
     packages: tuple[str, ...]
@@ -41,6 +41,12 @@ class CorpusSource:
     languages: tuple[str, ...]
     description: str
     extractor: Extractor
+    kind: str = "speech"
+    """What the audio is: one of :data:`KINDS` (decides the keep filter and the reports)."""
+
+
+KINDS = ("speech", "music", "effects")
+"""Kinds of negative audio in the corpus."""
 
 
 @dataclass
@@ -57,6 +63,7 @@ class SourceRecord:
     seconds: float
     extracted_at: str
     dropped: dict[str, int] = field(default_factory=dict)
+    kind: str = "speech"
 
     @property
     def hours(self) -> float:
@@ -96,6 +103,13 @@ class CorpusManifest:
         """Clip count over all complete sources."""
         return sum(r.clips for r in self.sources.values())
 
+    def hours_by_kind(self) -> dict[str, float]:
+        """Hours of audio per kind (speech, music, effects) over all complete sources."""
+        out: dict[str, float] = {}
+        for record in self.sources.values():
+            out[record.kind] = out.get(record.kind, 0.0) + record.hours
+        return {k: round(v, 4) for k, v in sorted(out.items())}
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict as written to ``MANIFEST.json``."""
         return {
@@ -104,6 +118,7 @@ class CorpusManifest:
             "encoding": "FLAC PCM_16 mono",
             "total_clips": self.total_clips,
             "total_hours": round(self.total_seconds / 3600.0, 4),
+            "hours_by_kind": self.hours_by_kind(),
             "sources": {k: v.to_dict() for k, v in sorted(self.sources.items())},
             "failures": dict(sorted(self.failures.items())),
         }

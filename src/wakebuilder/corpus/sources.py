@@ -1,4 +1,5 @@
-"""Registry of Debian packages holding real recorded human speech (see REAL-SPEECH.md)."""
+"""Registry of Debian packages holding real recorded audio: human speech (see REAL-SPEECH.md),
+music and sound effects (game soundtracks), each with its licence."""
 
 from __future__ import annotations
 
@@ -15,6 +16,14 @@ _ASTERISK = "usr/share/asterisk/sounds"
 
 def _not_silence(rel: PurePosixPath) -> bool:
     return "silence" not in rel.parts[:-1]
+
+
+def _music(sid: str, package: str, base: str, patterns: tuple[str, ...], licence: str,
+           summary: str, description: str, kind: str = "music") -> CorpusSource:
+    return CorpusSource(
+        id=sid, packages=(package,), licence=licence, licence_summary=summary,
+        languages=(), description=description, kind=kind,
+        extractor=glob_extractor(base, patterns, long_files=kind == "music"))
 
 
 def _asterisk(lang: str, voice: str, licence: str, who: str) -> CorpusSource:
@@ -123,17 +132,43 @@ _SOURCES: tuple[CorpusSource, ...] = (
         languages=("en",), description="pocketsphinx test utterances (LibriVox, digits)",
         extractor=glob_extractor("usr/share/pocketsphinx/test/data",
                                  ("**/*.wav", "*.raw", "tidigits/*.raw"))),
+    # Real recorded music and effects (measured 2026-12-01 with `apt-get download` + PyAV).
+    _music("music-warzone2100", "warzone2100-music", "usr/share/games/warzone2100/music",
+           ("**/*.opus",), "GPL-2.0-or-later",
+           "GNU GPL version 2 or later (Warzone 2100 soundtracks).",
+           "Warzone 2100 soundtracks: orchestral, ambient and electronic (3 albums, 4.1 h)"),
+    _music("music-supertux", "supertux-data", "usr/share/games/supertux2/music",
+           ("**/*.ogg",), "GPL-2.0-or-later / CC-BY-SA",
+           "GNU GPL 2+ or Creative Commons BY-SA per track (see the package copyright file).",
+           "SuperTux music: chiptune, orchestral, ambient (51 tracks, 1.7 h)"),
+    _music("music-xmoto", "xmoto-data", "usr/share/games/xmoto/Textures/Musics",
+           ("*.ogg",), "GPL-2.0-or-later", "GNU GPL version 2 or later (X-Moto data).",
+           "X-Moto music: rock and electronic (7 tracks, 12 min)"),
+    _music("music-frozen-bubble", "frozen-bubble-data", "usr/share/games/frozen-bubble/snd",
+           ("*.ogg",), "GPL-2.0-only", "GNU GPL version 2 (Frozen Bubble data).",
+           "Frozen Bubble music and jingles (12 min)"),
+    _music("music-etr", "extremetuxracer-data", "usr/share/games/etr/music", ("*.ogg",),
+           "GPL-2.0-or-later", "GNU GPL version 2 or later (Extreme Tux Racer data).",
+           "Extreme Tux Racer music (10 tracks, 10 min)"),
+    _music("music-lincity", "lincity-ng-data", "usr/share/games/lincity-ng/music",
+           ("**/*.ogg",), "GPL-2.0-or-later",
+           "GNU GPL version 2 or later (LinCity-NG data).", "LinCity-NG music (9 min)"),
+    _music("effects-lincity", "lincity-ng-data", "usr/share/games/lincity-ng/sounds",
+           ("*.wav",), "GPL-2.0-or-later / CC-BY-SA-2.0",
+           "GNU GPL 2+ or Creative Commons BY-SA 2.0 (LinCity-NG sound effects).",
+           "LinCity-NG city and machine sound effects (141 clips, 8 min)", kind="effects"),
 )
 
 SOURCES: dict[str, CorpusSource] = {source.id: source for source in _SOURCES}
-"""Every known corpus source by id, in fetch order (largest first)."""
+"""Every known corpus source by id, in fetch order (speech first, then music and effects)."""
 
 
-def get_sources(ids: list[str] | None = None) -> list[CorpusSource]:
-    """The registry entries for ``ids`` (all when ``None``); unknown ids raise ``KeyError``
-    listing the valid ones."""
+def get_sources(ids: list[str] | None = None, *,
+                kinds: list[str] | None = None) -> list[CorpusSource]:
+    """The registry entries for ``ids`` (all when ``None``), optionally only of ``kinds``;
+    unknown ids raise ``KeyError`` listing the valid ones."""
     if ids is None:
-        return list(SOURCES.values())
+        return [s for s in SOURCES.values() if kinds is None or s.kind in kinds]
     unknown = [i for i in ids if i not in SOURCES]
     if unknown:
         raise KeyError(f"unknown corpus source(s) {unknown}; known: {sorted(SOURCES)}")
