@@ -284,6 +284,11 @@ def test_compaction_after_many_replacements(store: NegativeStore) -> None:
 
 def test_guess_kind() -> None:
     assert guess_kind("corpus", Path("corpus/festival/a.flac")) == "speech"
+    assert guess_kind("corpus/fotaq", Path("corpus/fotaq/1.flac")) == "speech"
+    assert guess_kind("corpus/music-supertux", Path("corpus/music-supertux/a/p000.flac")) \
+        == "music"
+    assert guess_kind("corpus/effects-lincity", Path("corpus/effects-lincity/b.flac")) \
+        == "noise"
     assert guess_kind("generated", Path("generated/music/a.wav")) == "music"
     assert guess_kind("user", Path("user/stuff.wav")) == "other"
 
