@@ -5,7 +5,8 @@ layer into TFLite builtin operators of version 1, the set the official openWakeW
 the embedding/mel models use (so pyopen-wakeword's bundled TFLite library and ``ai-edge-litert``
 both run it): FULLY_CONNECTED, RESHAPE, MEAN, SUB, MUL, ADD, RSQRT, LOGISTIC, plus CONV_2D
 (dilated, SAME padding) for TCN heads, REDUCE_MAX for their pooling, SOFTMAX and BATCH_MATMUL
-for attention pooling, and LOG for ensembles. ReLU is fused into the preceding operator.
+for attention pooling, and ABS, NEG, EXP, LOG and RELU for an ensemble's calibration. ReLU is
+fused into the preceding operator where it can be.
 Input ``[1, 16, 96]`` float32, output ``[1, 1]`` float32: the calibrated score of
 :mod:`wakebuilder.modelstore.calibration`.
 """
@@ -98,6 +99,14 @@ class _HeadWriter:
                                   "layers", {"layer": type(m).__name__})
             i += 2 if fuse else 1
         return x
+
+    def softplus(self, y: int) -> int:
+        """``relu(y) + log(1 + exp(-|y|))`` (as :func:`calibration.softplus`)."""
+        g, shape = self.g, self.g.shape(y)
+        e = g.op("EXP", [g.op("NEG", [g.op("ABS", [y], shape)], shape)], shape)
+        one = self.const("one", np.ones((1,), np.float32))
+        log1p = g.op("LOG", [g.op("ADD", [one, e], shape, options="AddOptions")], shape)
+        return g.op("ADD", [g.op("RELU", [y], shape), log1p], shape, options="AddOptions")
 
     def squeeze_excite(self, x: int, se: SqueezeExcite) -> int:
         g = self.g
@@ -192,10 +201,10 @@ def build_tflite(model: AveragedHeads, threshold: float) -> bytes:
             w = _HeadWriter(g, f"head{i}")
             last = _last_linear(head)
             wt, b = _np(last.weight), _np(last.bias)
-            # One layer gives [z, -z]; LOGISTIC then gives [sigmoid(z), sigmoid(-z)].
-            zz = w.linear(w.features(frames, head), last, weight=np.concatenate([wt, -wt]),
-                          bias=np.concatenate([b, -b]))
-            pq = g.op("LOGISTIC", [zz], (1, 2))
+            # One layer gives [-z, z]; exp(-softplus(.)) then gives [sigmoid(z), sigmoid(-z)].
+            y = w.linear(w.features(frames, head), last, weight=np.concatenate([-wt, wt]),
+                         bias=np.concatenate([-b, b]))
+            pq = g.op("EXP", [g.op("NEG", [w.softplus(y)], (1, 2))], (1, 2))
             total = pq if total is None else g.op("ADD", [total, pq], (1, 2),
                                                   options="AddOptions")
         assert total is not None
