@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 ModelType = Literal["ast", "mlp", "tcn", "attention"]
+
+MAX_EXCLUDED_SOURCES = 64
+MAX_SOURCE_CHARS = 200
+MAX_SOURCES_BYTES = 8192
+"""Bounds of ``exclude_negative_sources`` (it is stored with the job and sent in every status
+reply): items, characters per item and UTF-8 bytes in all."""
+SourceName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_CHARS,
+                                              pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class TrainConfig(BaseModel):
@@ -58,10 +66,21 @@ class TrainConfig(BaseModel):
                     "use_hard_negatives is on")
     user_weight: float = Field(default=2.0, ge=0.1, le=20.0,
                                description="Loss weight of user-recording positives")
-    exclude_negative_sources: list[str] = Field(
-        default_factory=list, max_length=64,
+    exclude_negative_sources: list[SourceName] = Field(
+        default_factory=list, max_length=MAX_EXCLUDED_SOURCES,
         description="Negative sources kept out of training (e.g. 'corpus/bass' held out for "
-                    "an evaluation); a trailing '/' excludes a prefix")
+                    f"an evaluation); a trailing '/' excludes a prefix. At most "
+                    f"{MAX_EXCLUDED_SOURCES} names of {MAX_SOURCE_CHARS} characters, "
+                    f"{MAX_SOURCES_BYTES} bytes (UTF-8) in all")
+
+    @field_validator("exclude_negative_sources")
+    @classmethod
+    def _sources_total(cls, value: list[str]) -> list[str]:
+        total = sum(len(v.encode()) for v in value)
+        if total > MAX_SOURCES_BYTES:
+            raise ValueError(f"{total} bytes of source names; at most {MAX_SOURCES_BYTES} "
+                             "in all")
+        return value
 
     def head_kind(self) -> str:
         """The head architecture the options select."""

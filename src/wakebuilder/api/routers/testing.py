@@ -7,6 +7,7 @@ from typing import Annotated, BinaryIO
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from wakebuilder.api.deps import ModelStoreDep, SettingsDep
+from wakebuilder.api.forms import StrictFormRoute
 from wakebuilder.api.inference import FileScore, ModelCache, score_file
 from wakebuilder.api.routers.health import cuda_info
 from wakebuilder.api.schemas import DevicePublic, DeviceRequest, FileTestPublic
@@ -17,7 +18,7 @@ from wakebuilder.errors import InvalidInputError
 from wakebuilder.modelstore.store import ModelStore, check_id
 from wakebuilder.settings import Settings
 
-router = APIRouter(prefix="/api/test", tags=["testing"])
+router = APIRouter(prefix="/api/test", tags=["testing"], route_class=StrictFormRoute)
 
 
 def _model_cache(request: Request) -> ModelCache:
