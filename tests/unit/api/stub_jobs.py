@@ -129,6 +129,20 @@ def fake_cache(ctx: JobContext) -> dict[str, Any]:
     return {"cache": {"files": 0}}
 
 
+RACE_FILE = "race_at.txt"
+RACE_ROUNDS = 4
+
+
+def race_train(ctx: JobContext) -> dict[str, Any]:
+    """Publish RACE_ROUNDS models, starting at the wall time the test wrote to RACE_FILE."""
+    start = float((ctx.data_dir / RACE_FILE).read_text())
+    time.sleep(max(0.0, start - time.time()))
+    for _ in range(RACE_ROUNDS):
+        model_id, manifest = publish(ctx.data_dir, ctx.job.wake_word or "stub",
+                                     job_id=ctx.job.id, pause_s=0.05)
+    return {"model_id": model_id, "threshold": manifest.threshold, "metrics": METRICS}
+
+
 def slow_cache(ctx: JobContext) -> dict[str, Any]:
     """A cache build that runs until cancelled (at most 60 s)."""
     deadline = time.monotonic() + 60
