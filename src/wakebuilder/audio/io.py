@@ -143,9 +143,11 @@ def _sf_blocks(fh: BinaryIO, name: str, limits: AudioLimits, block_s: float
     budget = _Budget(name, limits)
     with snd:
         rate, channels = int(snd.samplerate), int(snd.channels)
-        known = 0 < snd.frames < UNKNOWN_FRAMES and rate > 0  # FLAC may say "unknown"
-        duration = snd.frames / rate if known else None
-        budget.header(channels, rate, duration, 0.0)
+        if not 0 < snd.frames < UNKNOWN_FRAMES:
+            # No length in the header (FLAC may say "unknown"): libsndfile then fails at the
+            # end of the stream and loses the last block, FFmpeg reads it to the end.
+            raise _Fallback
+        budget.header(channels, rate, snd.frames / max(rate, 1), 0.0)
         resampler = Resampler(rate)
         block = max(1, int(rate * block_s))
         started = False
@@ -155,10 +157,6 @@ def _sf_blocks(fh: BinaryIO, name: str, limits: AudioLimits, block_s: float
             except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
                 if not started:
                     raise _Fallback from exc
-                if not known:  # with no length in the header, libsndfile ends with an error
-                    log.debug("%r: read error after %d samples of unknown length: %s", name,
-                              budget.total, exc)
-                    break
                 raise _undecodable(name, exc) from exc
             started = True
             if len(data) == 0:

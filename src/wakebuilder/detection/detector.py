@@ -118,8 +118,10 @@ class StreamingDetector:
         self.frame_scores = []
         if len(new) == 0:
             return []
-        self._embeddings = np.concatenate([self._embeddings, new])[-(WINDOW_FRAMES + 64):]
-        emb = self._embeddings
+        # Windows come from the history plus every new frame (a long call must not lose the
+        # windows of its first frames); only the tail is kept for the next call.
+        emb = np.concatenate([self._embeddings, new])
+        self._embeddings = emb[-(WINDOW_FRAMES + 64):]
         n = len(new)
         windows = np.zeros((n, WINDOW_FRAMES, EMBEDDING_DIM), np.float32)
         ready = []
