@@ -60,3 +60,31 @@ def test_service_info_is_a_wyoming_announcement() -> None:
     assert info.type == ZEROCONF_TYPE == "_wyoming._tcp.local."
     assert info.name == "kitchen._wyoming._tcp.local."
     assert info.port == 10400 and info.parsed_addresses() == ["192.0.2.7"]
+
+
+def test_announcement_resolves_over_mdns() -> None:
+    """Register, resolve with a second zeroconf instance, withdraw (skips without multicast)."""
+    import asyncio
+
+    from zeroconf.asyncio import AsyncZeroconf
+
+    from wakebuilder.wyoming_server.server import Announcement
+
+    async def go() -> tuple[list[str], int]:
+        announcement = Announcement("wakebuilder-test", "127.0.0.1", 10499)
+        try:
+            await announcement.open()
+        except OSError as exc:
+            pytest.skip(f"no multicast here: {exc}")
+        browser = AsyncZeroconf()
+        try:
+            info = await browser.async_get_service_info(
+                ZEROCONF_TYPE, f"wakebuilder-test.{ZEROCONF_TYPE}", timeout=3000)
+        finally:
+            await browser.async_close()
+            await announcement.close()
+        if info is None:
+            pytest.skip("mDNS queries get no answer here")
+        return info.parsed_addresses(), info.port
+
+    assert asyncio.run(go()) == (["127.0.0.1"], 10499)
