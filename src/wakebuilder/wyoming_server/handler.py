@@ -199,6 +199,8 @@ class WakeEventHandler(AsyncEventHandler):
                                     {"reason": "no_stream"})
         fmt = audio_format(data, "audio-chunk")
         stream = self._stream
+        if stream.detector is None:
+            return  # no model to run (a rejected detect): nothing to compute
         found = await self.service.run(stream.feed, payload, fmt)
         await self._report(stream, found)
 
