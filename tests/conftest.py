@@ -75,7 +75,7 @@ def trained_model_dir(request: pytest.FixtureRequest) -> Path:
     """
     if len(COMPUTER_WAVS) < 6:
         pytest.skip("shared dev recordings are missing")
-    root = Path(request.config.cache.mkdir("wakebuilder-trained-model-v2"))
+    root = Path(request.config.cache.mkdir("wakebuilder-trained-model-v3"))
     models = root / "models"
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
