@@ -181,7 +181,7 @@ def _av_blocks(fh: BinaryIO, name: str, limits: AudioLimits, block_s: float
     pending: list[np.ndarray] = []
     size = 0
     try:
-        with av.open(fh) as container:
+        with av.open(fh, mode="r") as container:
             if not container.streams.audio:
                 raise InvalidAudioError(name, "no_audio_stream", f"{name}: no audio stream")
             stream = container.streams.audio[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import tempfile
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import soxr
 
 from tests.conftest import tone
 from wakebuilder.audio.checks import RECORDING_LIMITS, check_recording
+from wakebuilder.audio.format import to_int16
 from wakebuilder.audio.io import UPLOAD_LIMITS, decode_audio, iter_audio
 from wakebuilder.errors import InvalidAudioError
 
@@ -59,9 +61,30 @@ def test_blocks_equal_the_whole_file_resampled() -> None:
     assert np.allclose(np.concatenate(blocks), whole, atol=1e-6)
 
 
-def test_file_objects_are_read_in_place() -> None:
-    fh = io.BytesIO(_file(tone(1.0), 16_000))
-    assert len(decode_audio(fh, "t.flac")) == 16_000
+def _webm(samples: np.ndarray) -> bytes:
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="webm") as out:
+        stream = out.add_stream("libopus", rate=48000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(to_int16(samples)[None, :], format="s16",
+                                           layout="mono")
+        frame.sample_rate = 16_000
+        for f in av.AudioResampler(format="s16", layout="mono", rate=48000).resample(frame):
+            for packet in stream.encode(f):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["flac", "webm"])
+def test_spooled_uploads_are_read_in_place(fmt: str) -> None:
+    data = _file(tone(1.0), 16_000) if fmt == "flac" else _webm(tone(1.0))
+    with tempfile.SpooledTemporaryFile(max_size=1 << 20) as fh:  # what an upload holds
+        fh.write(data)
+        assert abs(len(decode_audio(fh, f"t.{fmt}", UPLOAD_LIMITS)) - 16_000) < 1600
 
 
 @pytest.mark.parametrize("poison", ["one_inf", "half_nan"])
