@@ -29,7 +29,7 @@ from wyoming.wake import Detect, Detection, NotDetected
 from wakebuilder.audio.convert import PcmConverter, check_format
 from wakebuilder.detection.detector import Detection as WakeDetection
 from wakebuilder.detection.multihead import MultiHeadDetector
-from wakebuilder.errors import InvalidInputError, WakeBuilderError
+from wakebuilder.errors import EngineUnavailableError, InvalidInputError, WakeBuilderError
 from wakebuilder.wyoming_server.protocol import ProtocolError, error_event, read_event
 from wakebuilder.wyoming_server.service import Heads, WakeService
 
@@ -100,9 +100,9 @@ class WakeEventHandler(AsyncEventHandler):
         """Read events (bounded) until the client leaves, sending ``error`` for bad input."""
         self._is_running = True
         if not self.service.try_acquire():
-            await self._send_error(WakeBuilderError(
+            await self._send_error(EngineUnavailableError(
                 f"server busy: {self.service.limits.max_connections} connections already open; "
-                "retry later"))
+                "retry later", {"reason": "busy"}))
             self.writer.close()
             return
         try:

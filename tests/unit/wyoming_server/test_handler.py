@@ -253,6 +253,7 @@ def test_connection_limit_answers_busy(wyoming_server: ServerFactory) -> None:
 
     busy, info = run(go())  # type: ignore[misc]
     assert [e.type for e in busy] == ["error"] and "busy" in busy[0].data["text"]
+    assert Error.from_event(busy[0]).code == "engine_unavailable"
     assert Info.is_type(info.type)
 
 
