@@ -1,21 +1,21 @@
 """The streaming detector: 80 ms frames, smoothing, threshold and refractory period.
 
 Every consumer (WebSocket, file test, CLI, Wyoming, benchmarks, calibration) uses
-:class:`DetectionLogic` through :class:`StreamingDetector` or :func:`detect_in_scores`, so every
-figure describes what users run.
+:class:`~wakebuilder.detection.logic.DetectionLogic`, frame by frame through
+:class:`StreamingDetector` or over whole streams through :func:`detect_in_scores` and
+:mod:`wakebuilder.detection.evaluate`, so every figure describes what users run.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from wakebuilder.audio.format import FRAME_MS, Samples
+from wakebuilder.audio.format import Samples
 from wakebuilder.detection.config import DetectorConfig
+from wakebuilder.detection.logic import Detection, DetectionLogic, frame_end_ms
 from wakebuilder.detection.model import WakeModel
 from wakebuilder.features.frontend import (
     EMBEDDING_DIM,
@@ -25,63 +25,10 @@ from wakebuilder.features.frontend import (
 )
 
 
-@dataclass(frozen=True)
-class Detection:
-    """One wake-word detection, stamped in audio time (end of the frame that fired)."""
-
-    name: str
-    score: float
-    time_ms: int
-    frame: int
-
-    def to_dict(self) -> dict[str, float | int | str]:
-        return {"name": self.name, "score": round(self.score, 4), "time_ms": self.time_ms,
-                "time_s": round(self.time_ms / 1000, 3), "frame": self.frame}
-
-
-class DetectionLogic:
-    """Turns a sequence of frame scores into detections (pure state machine)."""
-
-    def __init__(self, config: DetectorConfig) -> None:
-        self.config = config
-        self.reset()
-
-    def reset(self) -> None:
-        self._recent: deque[float] = deque(maxlen=self.config.smoothing_frames)
-        self._last_fire_ms: int | None = None
-
-    def set_config(self, config: DetectorConfig) -> None:
-        """Use ``config`` from the next frame on, keeping recent scores and refractory state."""
-        self.config = config
-        self._recent = deque(self._recent, maxlen=config.smoothing_frames)
-
-    def step(self, score: float, frame: int) -> float | None:
-        """Feed the raw score of ``frame``; return the smoothed score if it fires."""
-        if frame < self.config.warmup_frames:
-            score = 0.0  # buffers still filling after a reset
-        self._recent.append(score)
-        smoothed = float(np.mean(self._recent))
-        time_ms = (frame + 1) * FRAME_MS
-        if frame < self.config.warmup_frames or smoothed < self.config.threshold:
-            return None
-        if (self._last_fire_ms is not None
-                and time_ms - self._last_fire_ms < self.config.refractory_ms):
-            return None
-        self._last_fire_ms = time_ms
-        return smoothed
-
-
 def detect_in_scores(scores: npt.ArrayLike, config: DetectorConfig, *, name: str = "wakeword",
                      first_frame: int = 0) -> list[Detection]:
     """Detections over a whole score sequence (frame ``first_frame + i`` has ``scores[i]``)."""
-    logic = DetectionLogic(config)
-    out = []
-    for i, s in enumerate(np.asarray(scores, dtype=np.float64)):
-        fired = logic.step(float(s), first_frame + i)
-        if fired is not None:
-            frame = first_frame + i
-            out.append(Detection(name, fired, (frame + 1) * FRAME_MS, frame))
-    return out
+    return DetectionLogic(config).detect(scores, name=name, first_frame=first_frame)
 
 
 class StreamingDetector:
@@ -137,11 +84,10 @@ class StreamingDetector:
         for j in range(n):
             frame = self.frame + j
             score = float(scores[j])
-            self.frame_scores.append(((frame + 1) * FRAME_MS, score))
+            self.frame_scores.append((frame_end_ms(frame), score))
             fired = self._logic.step(score, frame)
             if fired is not None:
-                detections.append(Detection(self.model.name, fired, (frame + 1) * FRAME_MS,
-                                            frame))
+                detections.append(Detection(self.model.name, fired, frame_end_ms(frame), frame))
         self.frame += n
         return detections
 
@@ -163,3 +109,7 @@ def score_stream(model: WakeModel, samples: Samples,
                  frontend: FeatureFrontend | None = None) -> npt.NDArray[np.float32]:
     """Raw score per frame of a whole signal, as the streaming detector computes them."""
     return frame_scores((frontend or get_frontend()).embed_stream(samples), model.score)
+
+
+__all__ = ["Detection", "DetectionLogic", "StreamingDetector", "detect_in_scores",
+           "frame_scores", "score_stream"]
