@@ -89,7 +89,7 @@ def trained_model_dir(request: pytest.FixtureRequest) -> Path:
             shutil.rmtree(models, ignore_errors=True)
             paths = replace(PipelinePaths.under(root / "data"), models_dir=models)
             _add_natural_negatives(paths.negative_dir)
-            from wakebuilder.training.negatives import build_negative_cache
+            from wakebuilder.negstore.build import build_negative_cache
 
             build_negative_cache(paths)
             run_training(TrainRequest(MODEL_WAKE_WORD, list(TRAIN_WAVS), fast_config(seed=0)),

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from wakebuilder.features.cache import ROW_BYTES
-from wakebuilder.features.cache_index import load_index
+from wakebuilder.negstore.index import load_index
+from wakebuilder.negstore.store import ROW_BYTES
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from wakebuilder.corpus.fetch import fetch_corpus
 from wakebuilder.corpus.model import KINDS, CorpusProgress
 from wakebuilder.corpus.sources import get_sources
 from wakebuilder.errors import WakeBuilderError
-from wakebuilder.training.negatives import build_negative_cache, cache_info, clear_cache
+from wakebuilder.negstore.build import build_negative_cache, cache_info, clear_cache
 from wakebuilder.training.pipeline import PipelinePaths
 
 corpus_app = typer.Typer(help="Real speech, music and effects for negatives, from Debian packages.",

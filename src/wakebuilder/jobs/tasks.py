@@ -39,7 +39,7 @@ def train(ctx: JobContext) -> dict[str, Any]:
 
 def build_cache(ctx: JobContext) -> dict[str, Any]:
     """Build (or extend) the negative feature cache."""
-    from wakebuilder.training.negatives import build_negative_cache
+    from wakebuilder.negstore.build import build_negative_cache
     from wakebuilder.training.pipeline import PipelinePaths
 
     max_workers = int(ctx.job.config.get("max_workers", 4))

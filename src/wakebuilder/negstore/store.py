@@ -30,7 +30,8 @@ import numpy.typing as npt
 
 from wakebuilder.audio.format import Samples
 from wakebuilder.errors import CancelledError
-from wakebuilder.features.cache_build import (
+from wakebuilder.features.frontend import EMBEDDING_DIM, WINDOW_FRAMES
+from wakebuilder.negstore.embedding import (
     Embedder,
     FileResult,
     Segment,
@@ -39,20 +40,9 @@ from wakebuilder.features.cache_build import (
     fingerprint,
     run_files,
 )
-from wakebuilder.features.cache_index import (
-    CALIBRATION,
-    KINDS,
-    SPLITS,
-    TRAIN,
-    IndexState,
-    NegativeEntry,
-    assign_splits,
-    group_of,
-    hash_split,
-    load_index,
-    save_index,
-)
-from wakebuilder.features.frontend import EMBEDDING_DIM, WINDOW_FRAMES
+from wakebuilder.negstore.index import IndexState, NegativeEntry, group_of, load_index, save_index
+from wakebuilder.negstore.kinds import KINDS, guess_kind, is_excluded
+from wakebuilder.negstore.splits import CALIBRATION, SPLITS, TRAIN, assign_splits, hash_split
 
 __all__ = ["BuildReport", "NegativeEntry", "NegativeStore", "guess_kind", "CALIBRATION",
            "TRAIN", "KINDS"]
@@ -86,35 +76,6 @@ class BuildReport:
     def failed_count(self) -> int:
         """Files that could not be decoded or read."""
         return len(self.failed)
-
-
-def _excluded(source: str, exclude: Sequence[str]) -> bool:
-    return any(source == x or (x.endswith("/") and source.startswith(x)) for x in exclude)
-
-
-CORPUS_KIND_PREFIXES = {"music-": "music", "effects-": "noise"}
-"""Corpus sources named ``music-*`` hold real music and ``effects-*`` real sound effects
-(stored as kind ``noise``: non-speech, non-music); every other corpus source is speech."""
-
-
-def guess_kind(source: str, path: Path) -> str:
-    """Default kind from folder and file names (``corpus`` is natural speech, except its
-    music and effects sources, see :data:`CORPUS_KIND_PREFIXES`)."""
-    top, _, rest = source.partition("/")
-    if top.lower() == "corpus":
-        for prefix, kind in CORPUS_KIND_PREFIXES.items():
-            if rest.lower().startswith(prefix):
-                return kind
-        return "speech"
-    if top.lower() == "speech":
-        return "speech"
-    words = " ".join([source, *path.parts[-3:]]).lower()
-    for kind, keys in (("tts", ("tts", "synth", "piper", "espeak", "flite", "festival")),
-                       ("music", ("music", "song")), ("noise", ("noise", "ambient")),
-                       ("speech", ("corpus", "speech", "voice"))):
-        if any(k in words for k in keys):
-            return kind
-    return "other"
 
 
 class NegativeStore:
@@ -174,7 +135,7 @@ class NegativeStore:
         kinds = {kind} if isinstance(kind, str) else (set(kind) if kind is not None else None)
         return [e for e in self._current().entries
                 if (split is None or e.split == split) and (kinds is None or e.kind in kinds)
-                and not _excluded(e.source, exclude_sources)]
+                and not is_excluded(e.source, exclude_sources)]
 
     def embeddings(self, entry: NegativeEntry, dtype: npt.DTypeLike = np.float32
                    ) -> npt.NDArray[Any]:

@@ -32,6 +32,7 @@ from wakebuilder.features.frontend import EMBEDDING_DIM, WINDOW_FRAMES, get_fron
 from wakebuilder.modelstore.export import write_model_files
 from wakebuilder.modelstore.manifest import ModelManifest
 from wakebuilder.modelstore.store import ModelStore
+from wakebuilder.negstore.source import NegativeSource, open_negatives
 from wakebuilder.synthesis.confusables import hard_negative_phrases
 from wakebuilder.synthesis.generate import SynthClip, synthesize_many
 from wakebuilder.synthesis.phrases import prosody_variants
@@ -39,7 +40,6 @@ from wakebuilder.synthesis.registry import load_engines
 from wakebuilder.training import data as D
 from wakebuilder.training.head import AveragedHeads, HeadConfig, count_params
 from wakebuilder.training.loop import EpochResult, TrainingData, predict, train_head
-from wakebuilder.training.negatives import NegativeSource, open_negatives
 from wakebuilder.training.pipeline import PipelinePaths, TrainRequest, TrainResult
 from wakebuilder.training.progress import (
     CancelCheck,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from wakebuilder.training import negatives
+from wakebuilder.negstore import build as negatives
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from wakebuilder.jobs import tasks
 from wakebuilder.jobs.store import JobStore
 from wakebuilder.jobs.worker import JobContext, WorkerSpec
-from wakebuilder.training import negatives
+from wakebuilder.negstore import build as negatives
 from wakebuilder.training.progress import ProgressEvent
 
 

@@ -9,10 +9,10 @@ import pytest
 
 from wakebuilder.audio.format import FRAME_SAMPLES
 from wakebuilder.errors import CancelledError
-from wakebuilder.features.cache import NegativeStore
 from wakebuilder.features.frontend import EMBEDDING_DIM
+from wakebuilder.negstore import generated as negatives
+from wakebuilder.negstore.store import NegativeStore
 from wakebuilder.synthesis.registry import EngineSet
-from wakebuilder.training import negatives
 from wakebuilder.training.pipeline import PipelinePaths
 
 

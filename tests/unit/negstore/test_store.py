@@ -1,4 +1,4 @@
-"""Tests of the negative feature store (wakebuilder.features.cache)."""
+"""Tests of the negative feature store (wakebuilder.negstore.store)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,19 @@ import pytest
 from wakebuilder.audio.format import FRAME_SAMPLES, SAMPLE_RATE
 from wakebuilder.audio.io import write_wav
 from wakebuilder.errors import CancelledError
-from wakebuilder.features import cache_build
-from wakebuilder.features.cache import NegativeStore, guess_kind
-from wakebuilder.features.cache_index import (
+from wakebuilder.features.frontend import EMBEDDING_DIM, WINDOW_FRAMES, get_frontend
+from wakebuilder.negstore import embedding
+from wakebuilder.negstore.index import group_of
+from wakebuilder.negstore.kinds import guess_kind
+from wakebuilder.negstore.splits import (
     CALIBRATION,
     TRAIN,
     assign_splits,
     file_key,
-    group_of,
     hash_split,
     stable_fraction,
 )
-from wakebuilder.features.frontend import EMBEDDING_DIM, WINDOW_FRAMES, get_frontend
+from wakebuilder.negstore.store import NegativeStore
 
 
 def fake_embed(samples: np.ndarray) -> np.ndarray:
@@ -79,7 +80,7 @@ def test_real_frontend_process_pool(tmp_path: Path) -> None:
     assert report.added == 2 and report.failed_count == 0
     for (_, path), entry in zip(files, store.entries(), strict=True):
         assert entry.name == path.relative_to(tmp_path / "in").as_posix()
-        expected = get_frontend(1).embed_stream(cache_build.decode_audio(path))
+        expected = get_frontend(1).embed_stream(embedding.decode_audio(path))
         np.testing.assert_allclose(store.embeddings(entry), expected, rtol=1e-3, atol=1e-3)
 
 
@@ -125,7 +126,7 @@ def test_undecodable_files_are_reported(store: NegativeStore, tmp_path: Path) ->
 
 def test_long_files_are_cut_into_segments(store: NegativeStore, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cache_build, "SEGMENT_SECONDS", 2.0)
+    monkeypatch.setattr(embedding, "SEGMENT_SECONDS", 2.0)
     files = make_files(tmp_path, {"long/a.flac": 5.0})
     store.build_from_files(files, root=tmp_path)
     entries = store.entries()
@@ -295,7 +296,7 @@ def test_guess_kind() -> None:
 
 def test_corpus_splits_by_whole_source() -> None:
     from wakebuilder.corpus.sources import SOURCES
-    from wakebuilder.features.cache_index import CALIBRATION_SOURCES, file_split
+    from wakebuilder.negstore.splits import CALIBRATION_SOURCES, file_split
 
     assert {s.removeprefix("corpus/") for s in CALIBRATION_SOURCES} <= set(SOURCES)
     assert file_split("corpus/fillets-nl", "corpus/fillets-nl/a/b.flac") == CALIBRATION

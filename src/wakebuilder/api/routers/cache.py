@@ -25,7 +25,7 @@ def _paths(settings: Settings) -> Any:
 
 def _backend() -> Any:
     try:
-        from wakebuilder.training import negatives
+        from wakebuilder.negstore import build as negatives
     except ImportError as exc:
         raise EngineUnavailableError("the negative feature store is not available",
                                      {"engine": "negative_cache"}) from exc

@@ -1,0 +1,62 @@
+"""Filling, describing and clearing the negative store: the generated corpus plus every file
+under ``data/negative/`` (the real-speech corpus and any audio a user drops there)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from wakebuilder.corpus.local import iter_negative_files, source_of
+from wakebuilder.negstore.generated import Progress, add_generated
+from wakebuilder.negstore.paths import NegativePaths, store_root
+from wakebuilder.negstore.store import NegativeStore
+
+
+def build_negative_cache(paths: NegativePaths, *, max_workers: int = 1,
+                         progress: Progress | None = None,
+                         should_cancel: Callable[[], bool] | None = None,
+                         generated: bool = True) -> dict[str, Any]:
+    """Fill the store: the generated corpus (unless ``generated`` is False; training adds it
+    when missing), then every file under ``data/negative/``.
+
+    ``max_workers`` is capped at half the CPU count: each worker runs the front end on two
+    threads, and on 2 cores one process embedding batches of files is the fastest (measured).
+    On cancel, what was committed stays (complete entries only) and CancelledError is raised;
+    the next build resumes from it.
+    """
+    max_workers = max(1, min(max_workers, (os.cpu_count() or 2) // 2))
+    store = NegativeStore(store_root(paths))
+    gen: dict[str, Any] = {"generated": "skipped"}
+    if generated:
+        gen = add_generated(store, paths, progress=(lambda f, m: progress(0.2 * f, m))
+                            if progress else None, should_cancel=should_cancel)
+    root = paths.negative_dir
+    files = [(source_of(p, root), p) for p in iter_negative_files(root)]
+    report = store.build_from_files(
+        files, root=root, prune=True, max_workers=max_workers, should_cancel=should_cancel,
+        progress=(lambda d, t, m: progress(0.2 + 0.8 * d / max(t, 1), m)) if progress else None)
+    if progress:
+        progress(1.0, "negative cache ready")
+    return {"generated": gen, "files": report.total, "added": report.added,
+            "updated": report.updated, "skipped": report.skipped, "pruned": report.pruned,
+            "failed": report.failed[:50], "failed_count": report.failed_count,
+            "seconds_added": round(report.seconds_added, 1),
+            "elapsed_s": round(report.elapsed_s, 1)}
+
+
+def cache_info(paths: NegativePaths) -> dict[str, Any]:
+    """The API's cache info (available, chunk_count, size_mb, last_built) plus details."""
+    stats = NegativeStore(store_root(paths)).stats()
+    pending = len(iter_negative_files(paths.negative_dir))
+    return {"available": stats["available"], "chunk_count": int(stats["windows"]),
+            "size_mb": round(stats["size_mb"], 2), "last_built": stats["last_built"],
+            "entries": stats["entries"], "hours": round(stats["hours"], 3),
+            "by_split": stats["by_split"], "by_kind": stats["by_kind"],
+            "has_natural_speech": stats["has_natural_speech"],
+            "negative_files": pending}
+
+
+def clear_cache(paths: NegativePaths) -> None:
+    """Remove every stored negative embedding."""
+    NegativeStore(store_root(paths)).clear()
