@@ -34,6 +34,8 @@ class WyomingLimits:
     """Most audio one event may carry (1 MiB: 32 s of 16 kHz 16-bit mono)."""
     event_timeout_s: float = 30.0
     """Once an event's header arrived, the time its data and payload may take."""
+    idle_timeout_s: float = 300.0
+    """A connection that sends no event for this long is closed (0: never)."""
     threads: int = 2
     """Inference threads shared by every connection."""
 
@@ -79,7 +81,11 @@ async def read_event(reader: asyncio.StreamReader, limits: WyomingLimits) -> Eve
     connection should be closed after telling the client.
     """
     try:
-        line = await reader.readuntil(b"\n")
+        async with asyncio.timeout(limits.idle_timeout_s or None):
+            line = await reader.readuntil(b"\n")
+    except TimeoutError as exc:
+        raise ProtocolError(f"no event for {limits.idle_timeout_s:g} s: closing the "
+                            "connection", {"reason": "idle"}) from exc
     except asyncio.IncompleteReadError as exc:
         if not exc.partial.strip():
             return None

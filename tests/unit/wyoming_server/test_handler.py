@@ -11,7 +11,7 @@ import pytest
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncClient, AsyncUnixClient
 from wyoming.error import Error
-from wyoming.event import Event
+from wyoming.event import Event, async_read_event
 from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
 from wyoming.wake import Detect, Detection, NotDetected
@@ -173,8 +173,6 @@ async def raw_exchange(uri: str, data: bytes) -> list[Event]:
     writer.write(data)
     writer.write_eof()
     await writer.drain()
-    from wyoming.event import async_read_event
-
     events = []
     while (event := await asyncio.wait_for(async_read_event(reader), 10)) is not None:
         events.append(event)
@@ -278,3 +276,18 @@ def test_unix_socket_is_removed_on_stop(wyoming_server: ServerFactory, tmp_path:
 
     assert run(go()) is True
     assert not (tmp_path / "wyoming.sock").exists()
+
+
+def test_idle_connection_is_told_and_closed(wyoming_server: ServerFactory) -> None:
+    async def go() -> list[Event]:
+        async with wyoming_server(idle_timeout_s=0.3) as uri:
+            reader, writer = await asyncio.open_unix_connection(uri.removeprefix("unix://"))
+            events = []
+            while (event := await asyncio.wait_for(async_read_event(reader), 5)) is not None:
+                events.append(event)
+            writer.close()
+            return events
+
+    events = run(go())
+    assert [e.type for e in events] == ["error"]  # type: ignore[union-attr]
+    assert "no event for 0.3 s" in events[0].data["text"]  # type: ignore[index]
