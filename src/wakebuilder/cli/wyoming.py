@@ -26,7 +26,9 @@ def settings_from(**overrides: Any) -> Settings:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         for err in exc.errors():
-            typer.echo(f"error: {err['msg'].removeprefix('Value error, ')}", err=True)
+            where = ".".join(str(part) for part in err["loc"])
+            message = err["msg"].removeprefix("Value error, ")
+            typer.echo(f"error: {where + ': ' if where else ''}{message}", err=True)
         raise typer.Exit(2) from exc
 
 

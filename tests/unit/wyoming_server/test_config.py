@@ -88,3 +88,19 @@ def test_announcement_resolves_over_mdns() -> None:
         return info.parsed_addresses(), info.port
 
     assert asyncio.run(go()) == (["127.0.0.1"], 10499)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["wyoming", "--uri", "tcp://0.0.0.0:10400"], "--allow-remote"),
+    (["serve", "--wyoming", "tcp://192.0.2.1:10400"], "--allow-remote"),
+    (["wyoming", "--uri", "tcp://127.0.0.1:x"], "bad port"),
+    (["wyoming", "--zeroconf"], "loopback")])
+def test_cli_refuses_bad_binds_with_a_reason(args: list[str], words: str,
+                                            tmp_path: object) -> None:
+    from typer.testing import CliRunner
+
+    from wakebuilder.cli.main import app
+
+    result = CliRunner().invoke(app, [*args, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert words in result.output
