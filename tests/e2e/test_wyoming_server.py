@@ -285,7 +285,7 @@ def test_20_concurrent_real_time_streams_each_get_their_result(server: Server,
         if i % 2 == 0:
             assert detections(outcome) == expected, i
             # sent soon after the frame's audio was streamed (loose: the machine is shared)
-            assert outcome.received_at[0] - expected[0][1] / 1000 < 1.5, i
+            assert outcome.received_at[0] - expected[0][1] / 1000 < 2.0, i
         else:
             assert [e.type for e in outcome.events] == ["not-detected"], i
 
