@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 CANCEL_POLL_S = 0.5
 """How often ``should_cancel`` reads the database (at most)."""
+PROGRESS_INTERVAL_S = 0.5
+"""Least time between two progress writes of one job, except at a phase or epoch change
+(updates in between are merged into the next write; the final state always goes out)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,11 @@ class JobContext:
         self._timer = PhaseTimer(clock)
         self._task_timings: dict[str, float] | None = None
         self._task_timings_at = 0.0
+        self._written: tuple[str, int | None] | None = None  # (phase, epoch) last written
+        self._written_at = 0.0
+        self._pending: dict[str, Any] | None = None
+        self.writes = 0
+        """Progress writes to the store so far."""
 
     @property
     def timings(self) -> dict[str, float]:
@@ -73,14 +81,43 @@ class JobContext:
                metrics: dict[str, Any] | None = None,
                data_stats: dict[str, Any] | None = None,
                phase_seconds: dict[str, float] | None = None) -> None:
-        """Persist one progress update (``phase_seconds``: the task's own phase timings)."""
+        """Record one progress update (``phase_seconds``: the task's own phase timings).
+
+        The store is written at once on a phase or epoch change, else at most every
+        :data:`PROGRESS_INTERVAL_S`; updates in between are merged (latest phase, progress and
+        message; metrics and data stats accumulated) into the next write or :meth:`flush`.
+        """
         self._timer.mark(phase)
+        now = self._clock()
         if phase_seconds is not None:
-            self._task_timings, self._task_timings_at = dict(phase_seconds), self._clock()
-        self.store.update_progress(self.job.id, phase=phase, progress=progress, message=message,
-                                   current_epoch=current_epoch, total_epochs=total_epochs,
-                                   metrics=metrics, data_stats=data_stats,
-                                   timings=self.timings)
+            self._task_timings, self._task_timings_at = dict(phase_seconds), now
+        news = self._written is None or self._written[0] != phase or (
+            current_epoch is not None and self._written[1] != current_epoch)
+        if news:
+            self.flush()  # what was held back belongs to the previous phase or epoch
+        prev = self._pending or {}
+        epoch = current_epoch if current_epoch is not None else prev.get("current_epoch")
+        self._pending = {
+            "phase": phase, "progress": progress, "message": message, "current_epoch": epoch,
+            "total_epochs": total_epochs if total_epochs is not None
+            else prev.get("total_epochs"),
+            "metrics": {**(prev.get("metrics") or {}), **(metrics or {})} or None,
+            "data_stats": {**(prev.get("data_stats") or {}), **(data_stats or {})} or None,
+        }
+        if news or now - self._written_at >= PROGRESS_INTERVAL_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the progress held back by the throttle, if any."""
+        if self._pending is None:
+            return
+        pending, self._pending = self._pending, None
+        epoch = pending["current_epoch"]
+        self._written = (pending["phase"], epoch if epoch is not None
+                         else self._written[1] if self._written else None)
+        self._written_at = self._clock()
+        self.writes += 1
+        self.store.update_progress(self.job.id, **pending, timings=self.timings)
 
     def progress_event(self, event: Any) -> None:
         """Adapter for :class:`wakebuilder.training.progress.ProgressEvent` callbacks."""
@@ -149,7 +186,10 @@ def run_job(spec: WorkerSpec, parent_pid: int | None = None) -> None:
     job = store.get(spec.job_id)
     ctx = JobContext(spec, store, job)
     try:
-        result = resolve(spec.runner)(ctx) or {}
+        try:
+            result = resolve(spec.runner)(ctx) or {}
+        finally:
+            ctx.flush()  # the last progress held back by the throttle, before the final state
     except CancelledError:
         store.finish(job.id, CANCELLED, timings=ctx.finish_timings(),
                      error={"error": "cancelled", "message": "Cancelled by request",
