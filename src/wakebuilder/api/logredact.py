@@ -51,6 +51,8 @@ def install_redaction() -> None:
         logger = logging.getLogger(name)
         targets.append(logger)
         targets.extend(logger.handlers)
+    if logging.lastResort is not None:  # prints warnings when no handler is configured
+        targets.append(logging.lastResort)
     for target in targets:
         if not any(isinstance(f, RedactSecrets) for f in target.filters):
             target.addFilter(RedactSecrets())
