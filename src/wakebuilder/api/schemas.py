@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from wakebuilder.modelstore.metrics import ModelMetrics
+
 
 class ErrorPublic(BaseModel):
     """Every error response."""
@@ -43,6 +45,38 @@ class InfoPublic(BaseModel):
     system: SystemInfo
 
 
+class QualityFigures(BaseModel):
+    """A model's headline quality figures, flat (model list, details and job status)."""
+
+    fa_per_hour: float | None = Field(
+        default=None, description="False accepts per hour on HELD-OUT negative audio (whole "
+        "sources no part of training or the threshold choice saw), at the chosen threshold; "
+        "null for models trained before the held-out split")
+    frr: float | None = Field(
+        default=None, description="False-reject rate on held-out positives (held-out TTS "
+        "voices and the untouched user recording) at the chosen threshold")
+    calibration_fa_per_hour: float | None = Field(
+        default=None, description="False accepts per hour on the calibration audio, the audio "
+        "that chose the threshold (in-sample: at most the target by construction)")
+    heldout_fa_per_hour: float | None = Field(
+        default=None, description="Same as fa_per_hour")
+    heldout_hours: float | None = Field(
+        default=None, description="Hours of held-out audio fa_per_hour was counted on")
+    enough_heldout_audio: bool = Field(
+        default=False, description="False when under 0.5 h of held-out audio: fa_per_hour is "
+        "then too uncertain to quote")
+
+
+def quality_figures(metrics: ModelMetrics | dict[str, Any] | None) -> dict[str, Any]:
+    """The :class:`QualityFigures` fields of a model's metrics (typed or an old flat dict)."""
+    m = metrics if isinstance(metrics, ModelMetrics) else ModelMetrics.model_validate(
+        metrics or {})
+    return {"fa_per_hour": m.heldout_fa_per_hour, "frr": m.frr,
+            "calibration_fa_per_hour": m.calibration_fa_per_hour,
+            "heldout_fa_per_hour": m.heldout_fa_per_hour, "heldout_hours": m.heldout_hours,
+            "enough_heldout_audio": m.enough_heldout_audio}
+
+
 class JobCreated(BaseModel):
     job_id: str
     status: str
@@ -51,8 +85,9 @@ class JobCreated(BaseModel):
     recordings: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class JobStatusPublic(BaseModel):
-    """``GET /api/train/status/{job_id}``: the reference's fields first, then additions."""
+class JobStatusPublic(QualityFigures):
+    """``GET /api/train/status/{job_id}``: the reference's fields, then additions (the quality
+    figures are those of the published model, null until it is)."""
 
     job_id: str
     status: str
@@ -68,8 +103,6 @@ class JobStatusPublic(BaseModel):
     wake_word: str | None = None
     kind: str = "train"
     message: str = ""
-    fa_per_hour: float | None = None
-    frr: float | None = None
     threshold: float | None = None
     model_id: str | None = None
     error: dict[str, Any] | None = None
@@ -109,7 +142,7 @@ class CancelPublic(BaseModel):
     message: str
 
 
-class ModelSummary(BaseModel):
+class ModelSummary(QualityFigures):
     id: str
     wake_word: str
     type: str
@@ -117,8 +150,6 @@ class ModelSummary(BaseModel):
     accuracy: float | None = None
     f1_score: float | None = None
     threshold: float
-    fa_per_hour: float | None = None
-    frr: float | None = None
     has_onnx: bool
     job_id: str | None = None
 
@@ -128,18 +159,19 @@ class ModelList(BaseModel):
     total: int
 
 
-class ModelPublic(BaseModel):
+class ModelPublic(QualityFigures):
     id: str
     wake_word: str
     type: str
     created_at: str
     threshold: float
-    metrics: dict[str, Any]
+    metrics: ModelMetrics = Field(
+        description="accuracy, precision, recall, f1_score (validation windows from held-out "
+        "voices and recordings), then calibration (in-sample) and heldout false accepts, "
+        "false rejects per kind of held-out positive, export parity, train_seconds")
     training_config: dict[str, Any]
     trainable_params: int
     has_onnx: bool
-    fa_per_hour: float | None = None
-    frr: float | None = None
     target_fa_per_hour: float | None = None
     detector: dict[str, Any] = Field(default_factory=dict)
     history: list[dict[str, Any]] = Field(default_factory=list)

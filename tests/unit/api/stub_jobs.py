@@ -15,14 +15,26 @@ from wakebuilder.detection.config import DetectorConfig
 from wakebuilder.errors import CancelledError, TrainingError
 from wakebuilder.jobs.worker import JobContext
 from wakebuilder.modelstore.manifest import ModelManifest
+from wakebuilder.modelstore.metrics import (
+    FalseAccepts,
+    HeldoutFalseAccepts,
+    ModelMetrics,
+    RejectFigures,
+    Rejects,
+)
 from wakebuilder.modelstore.store import ModelStore
 from wakebuilder.wakeword import parse_wake_word
 
 FIXTURE_HEAD = "fixture_head.onnx"
 """Written into the data directory by the tests before a stub runs."""
 
-METRICS = {"accuracy": 0.97, "f1_score": 0.94, "precision": 0.95, "recall": 0.93,
-           "fa_per_hour": 0.4, "frr": 0.06}
+METRICS = ModelMetrics(
+    accuracy=0.97, f1_score=0.94, precision=0.95, recall=0.93,
+    calibration=FalseAccepts.measure(1, 2.5, in_sample=True),  # 0.4 /h, in-sample
+    heldout=HeldoutFalseAccepts.measure(1, 2.0, in_sample=False),  # 0.5 /h held out
+    rejects=RejectFigures(overall=Rejects.measure(3, 50)),  # 6 % missed
+).model_dump(mode="json")
+"""Typed metrics as the pipeline writes them (held-out 0.5 FA/h on 2 h, FRR 0.06)."""
 
 
 def write_head(path: Path, score: float = 0.9) -> Path:

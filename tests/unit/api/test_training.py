@@ -27,7 +27,8 @@ def test_start_status_download_delete(client: TestClient, wavs: list[Path]) -> N
     assert body["progress"] == 100
     assert body["current_epoch"] == 2 and body["total_epochs"] == 2
     assert body["data_stats"]["recordings"] == 3
-    assert body["fa_per_hour"] == 0.4 and body["frr"] == 0.06
+    assert body["fa_per_hour"] == 0.5 and body["frr"] == 0.06  # held-out figures
+    assert body["heldout_hours"] == 2.0 and body["calibration_fa_per_hour"] == 0.4
     assert [h["epoch"] for h in body["history"]] == [1, 2]
     assert body["model_id"] == "computer" and body["wake_word"] == "computer"
     assert body["config"]["batch_size"] == 32 and body["config"]["model_type"] == "ast"

@@ -8,19 +8,23 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from wakebuilder.api.deps import ModelStoreDep
-from wakebuilder.api.schemas import MessagePublic, ModelList, ModelPublic, ModelSummary
+from wakebuilder.api.schemas import (
+    MessagePublic,
+    ModelList,
+    ModelPublic,
+    ModelSummary,
+    quality_figures,
+)
 from wakebuilder.modelstore.manifest import ModelManifest
+from wakebuilder.modelstore.metrics import ModelMetrics
 from wakebuilder.modelstore.store import ModelStore
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
 
-def _metric(m: ModelManifest, *keys: str) -> float | None:
-    for key in keys:
-        value = m.metrics.get(key)
-        if isinstance(value, int | float):
-            return float(value)
-    return None
+def _metrics(m: ModelManifest) -> ModelMetrics:
+    value: Any = m.metrics
+    return value if isinstance(value, ModelMetrics) else ModelMetrics.model_validate(value or {})
 
 
 def _has_onnx(store: ModelStore, m: ModelManifest) -> bool:
@@ -28,20 +32,22 @@ def _has_onnx(store: ModelStore, m: ModelManifest) -> bool:
 
 
 def summary(store: ModelStore, m: ModelManifest) -> ModelSummary:
+    metrics = _metrics(m)
     return ModelSummary(id=m.id, wake_word=m.wake_word, type=m.type, created_at=m.created_at,
-                        accuracy=_metric(m, "accuracy"), f1_score=_metric(m, "f1_score", "f1"),
-                        threshold=m.threshold, fa_per_hour=_metric(m, "fa_per_hour"),
-                        frr=_metric(m, "frr"), has_onnx=_has_onnx(store, m), job_id=m.job_id)
+                        accuracy=metrics.accuracy, f1_score=metrics.f1_score,
+                        threshold=m.threshold, has_onnx=_has_onnx(store, m), job_id=m.job_id,
+                        **quality_figures(metrics))
 
 
 def details(store: ModelStore, m: ModelManifest) -> ModelPublic:
     dumped: dict[str, Any] = m.model_dump()
+    metrics = _metrics(m)
     return ModelPublic(
         id=m.id, wake_word=m.wake_word, type=m.type, created_at=m.created_at,
-        threshold=m.threshold, metrics=m.metrics, training_config=m.training_config,
+        threshold=m.threshold, metrics=metrics, training_config=m.training_config,
         trainable_params=m.trainable_params, has_onnx=_has_onnx(store, m),
-        fa_per_hour=_metric(m, "fa_per_hour"), frr=_metric(m, "frr"),
-        target_fa_per_hour=m.target_fa_per_hour, detector=dumped["detector"],
+        **quality_figures(metrics), target_fa_per_hour=m.target_fa_per_hour,
+        detector=dumped["detector"],
         history=m.history, det_curve=dumped["det_curve"], head_config=m.head_config,
         data_stats=m.data_stats, files=m.files, job_id=m.job_id, notes=m.notes,
         calibration=m.calibration, score_scale=m.score_scale)

@@ -19,6 +19,7 @@ from wakebuilder.api.schemas import (
     JobStatusPublic,
     JobSummary,
     MessagePublic,
+    quality_figures,
 )
 from wakebuilder.api.uploads import display_name, save_recordings, upload_file
 from wakebuilder.audio.checks import RECORDING_LIMITS, check_recording
@@ -59,14 +60,6 @@ def _train_job(jobs: JobStore, job_id: str) -> JobRecord:
     return job
 
 
-def _num(metrics: dict[str, Any], *keys: str) -> float | None:
-    for key in keys:
-        value = metrics.get(key)
-        if isinstance(value, int | float):
-            return float(value)
-    return None
-
-
 def _eta(job: JobRecord) -> float | None:
     """Seconds left, extrapolated from progress so far (None until 3 % is done)."""
     if job.status in FINISHED or job.progress < 3.0:
@@ -84,8 +77,8 @@ def job_status(job: JobRecord, jobs: JobStore) -> JobStatusPublic:
         data_stats=job.data_stats, elapsed_time=format_elapsed(job.elapsed_s()),
         elapsed_seconds=round(job.elapsed_s(), 2), eta_seconds=_eta(job),
         wake_word=job.wake_word, kind=job.kind,
-        message=job.message, fa_per_hour=_num(metrics, "fa_per_hour", "calibrated_fa_per_hour"),
-        frr=_num(metrics, "frr", "calibrated_frr"), threshold=job.result.get("threshold"),
+        message=job.message, threshold=job.result.get("threshold"),
+        **quality_figures(job.result.get("metrics")),
         model_id=job.model_id, error=job.error, reason=reason,
         cancel_requested=job.cancel_requested is not None,
         queue_position=jobs.queue_position(job.id) if job.status == "pending" else None,
