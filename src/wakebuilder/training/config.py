@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 ModelType = Literal["ast", "mlp", "tcn", "attention"]
 
@@ -13,6 +19,15 @@ MAX_SOURCE_CHARS = 200
 MAX_SOURCES_BYTES = 8192
 """Bounds of ``exclude_negative_sources`` (it is stored with the job and sent in every status
 reply): items, characters per item and UTF-8 bytes in all."""
+MODEL_TYPE_HELP = (
+    "Head over the frozen speech-embedding front end. 'ast' (the API reference's default) "
+    "means the default head: an MLP, or a TCN with use_tcn=true, or attention pooling with "
+    "use_attention=true (TCN + attention pooling with both). 'mlp', 'tcn' and 'attention' pick "
+    "the head explicitly; 'mlp' refuses use_tcn and use_attention, 'attention' refuses use_tcn "
+    "(a 400 naming both fields), 'tcn' with use_attention pools its frames by attention. The "
+    "manifest records model_type in training_config and the head it selected in "
+    "head_config.kind.")
+"""What ``model_type`` means (the API docs and the CLI help show it)."""
 SourceName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_CHARS,
                                               pattern=r"^[^\x00-\x1f\x7f]+$")]
 
@@ -21,10 +36,11 @@ class TrainConfig(BaseModel):
     """Every option of ``POST /api/train/start`` with the API reference's defaults.
 
     ``model_type`` "ast" (the reference's default) selects the default head over the frozen
-    speech-embedding front end; "mlp", "tcn" and "attention" pick a head explicitly.
+    speech-embedding front end; "mlp", "tcn" and "attention" pick a head explicitly. Options
+    that contradict the model type are refused (see :meth:`_consistent_head`).
     """
 
-    model_type: ModelType = "ast"
+    model_type: ModelType = Field(default="ast", description=MODEL_TYPE_HELP)
     batch_size: int = Field(default=32, ge=8, le=4096)
     learning_rate: float = Field(default=0.0001, gt=0, le=1.0)
     num_epochs: int = Field(default=100, ge=1, le=1000)
@@ -81,6 +97,18 @@ class TrainConfig(BaseModel):
             raise ValueError(f"{total} bytes of source names; at most {MAX_SOURCES_BYTES} "
                              "in all")
         return value
+
+    @model_validator(mode="after")
+    def _consistent_head(self) -> TrainConfig:
+        """Refuse options the chosen ``model_type`` cannot honour (never drop them silently)."""
+        refused = {"mlp": ("use_tcn", "use_attention"), "attention": ("use_tcn",)}
+        for option in refused.get(self.model_type, ()):
+            if getattr(self, option):
+                raise ValueError(
+                    f"model_type={self.model_type!r} conflicts with {option}=true: the "
+                    f"{self.model_type} head has no {option.removeprefix('use_')}; use "
+                    f"model_type='ast' or '{option.removeprefix('use_')}', or {option}=false")
+        return self
 
     def head_kind(self) -> str:
         """The head architecture the options select."""
