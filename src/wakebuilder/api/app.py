@@ -101,7 +101,6 @@ def create_app(settings: Settings, *, runners: dict[str, str] | None = None,
     app.state.models = store
     app.state.dispatcher = dispatcher
     app.state.model_cache = ModelCache()
-    app.state.device = "cpu"
     register_error_handlers(app)
     for router in (health.router, training.router, models.router, testing.router,
                    cache.router):

@@ -212,10 +212,19 @@ class DeviceRequest(BaseModel):
 
 
 class DevicePublic(BaseModel):
-    device: str
-    cuda_available: bool
-    gpu_name: str | None = None
+    """What inference really uses (the reference's fields, then additions)."""
+
+    device: str = Field(description="Always 'cpu': detection runs on onnxruntime's CPU "
+                        "execution provider")
+    cuda_available: bool = Field(description="Whether this onnxruntime build offers a CUDA "
+                                 "execution provider (inference does not use it)")
+    gpu_name: str | None = Field(default=None, description="Null: no GPU is used")
     message: str | None = None
+    runtime: str = "onnxruntime"
+    providers: list[str] = Field(default_factory=list,
+                                 description="Execution providers inference sessions use")
+    available_providers: list[str] = Field(
+        default_factory=list, description="Execution providers this onnxruntime build offers")
 
 
 class CacheInfoPublic(BaseModel):

@@ -21,6 +21,11 @@ SCORE_BATCH = 512
 RAW_OUTPUT = "raw_score"
 
 
+INFERENCE_PROVIDERS = ("CPUExecutionProvider",)
+"""onnxruntime execution providers of every detection session (heads and the front end's
+small models run on the CPU; the API's device endpoint reports this)."""
+
+
 class WakeModel:
     """Scores 16 x 96 embedding windows with a head exported to ONNX."""
 
@@ -31,7 +36,7 @@ class WakeModel:
         self.name = name
         self.path = Path(onnx_path)
         self._session = ort.InferenceSession(str(self.path), so,
-                                             providers=["CPUExecutionProvider"])
+                                             providers=list(INFERENCE_PROVIDERS))
         inp = self._session.get_inputs()[0]
         self._input = inp.name
         self._batched = not isinstance(inp.shape[0], int) or inp.shape[0] != 1

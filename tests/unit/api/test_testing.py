@@ -64,18 +64,26 @@ def test_file_test_errors(client: TestClient) -> None:
     assert resp.status_code == 400
 
 
-def test_device(client: TestClient) -> None:
+def test_device_reports_what_inference_uses(client: TestClient) -> None:
+    import onnxruntime as ort
+
     body = client.get("/api/test/device").json()
-    assert body["device"] == "cpu" and isinstance(body["cuda_available"], bool)
+    offered = ort.get_available_providers()
+    assert body["device"] == "cpu" and body["providers"] == ["CPUExecutionProvider"]
+    assert body["cuda_available"] is ("CUDAExecutionProvider" in offered)  # not torch's
+    assert body["available_providers"] == offered and body["runtime"] == "onnxruntime"
     assert "gpu_name" in body
     resp = client.post("/api/test/device", json={"device": "cpu"})
     assert resp.status_code == 200 and resp.json()["device"] == "cpu"
     resp = client.post("/api/test/device", json={"device": "tpu"})
     assert resp.status_code == 400
-    resp = client.post("/api/test/device", json={"device": "cuda"})
-    if body["cuda_available"]:
-        assert resp.json()["device"] == "cuda"
-    else:
-        assert resp.status_code == 400 and resp.json()["error"] == "validation_error"
-    auto = client.post("/api/test/device", json={"device": "auto"}).json()
-    assert auto["device"] == ("cuda" if body["cuda_available"] else "cpu")
+    resp = client.post("/api/test/device", json={"device": "cuda"})  # never used: say so
+    assert resp.status_code == 400 and resp.json()["error"] == "validation_error"
+    assert "CPU only" in resp.json()["message"]
+    assert resp.json()["details"]["inference_device"] == "cpu"
+    auto = client.post("/api/test/device", json={"device": "auto"})
+    assert auto.status_code == 200 and auto.json()["device"] == "cpu"
+    assert "CPU" in auto.json()["message"]
+    assert client.get("/api/test/device").json()["device"] == "cpu"
+    info = client.get("/api/info").json()["system"]
+    assert info["device"] == "cpu" and info["cuda_available"] is body["cuda_available"]

@@ -18,9 +18,9 @@ router = APIRouter(prefix="/api/cache", tags=["cache"])
 
 
 def _paths(settings: Settings) -> Any:
-    from wakebuilder.training.pipeline import PipelinePaths
+    from wakebuilder.layout import DataLayout
 
-    return PipelinePaths.under(settings.data_dir)
+    return DataLayout(settings.data_dir)
 
 
 def _backend() -> Any:

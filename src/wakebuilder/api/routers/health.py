@@ -23,16 +23,21 @@ def _version(package: str) -> str | None:
         return None
 
 
+INFERENCE_DEVICE = "cpu"
+"""Where detection runs: onnxruntime's CPU execution provider, always."""
+
+
 @lru_cache(maxsize=1)
-def cuda_info() -> tuple[bool, str | None]:
-    """(CUDA available, GPU name), probed once per process."""
-    try:
-        import torch
-    except ImportError:
-        return False, None
-    if not torch.cuda.is_available():
-        return False, None
-    return True, torch.cuda.get_device_name(0)
+def onnxruntime_providers() -> tuple[str, ...]:
+    """Execution providers this onnxruntime build offers (probed once per process)."""
+    import onnxruntime as ort
+
+    return tuple(ort.get_available_providers())
+
+
+def cuda_available() -> bool:
+    """Whether this onnxruntime build could run on CUDA (inference still uses the CPU)."""
+    return "CUDAExecutionProvider" in onnxruntime_providers()
 
 
 @router.get("/health", response_model=HealthPublic)
@@ -44,12 +49,12 @@ def health() -> HealthPublic:
 @router.get("/api/info", response_model=InfoPublic)
 def info() -> InfoPublic:
     """API and system information (real package versions and device)."""
-    cuda, _ = cuda_info()
     return InfoPublic(
         name="WakeBuilder API", version=__version__,
         description="Wake word training platform API", docs_url="/docs",
         system=SystemInfo(python_version=platform.python_version(),
                           torch_version=_version("torch"),
-                          onnxruntime_version=_version("onnxruntime"), cuda_available=cuda,
-                          device="cuda" if cuda else "cpu", platform=platform.platform(),
+                          onnxruntime_version=_version("onnxruntime"),
+                          cuda_available=cuda_available(), device=INFERENCE_DEVICE,
+                          platform=platform.platform(),
                           cpu_count=os.cpu_count() or 1))

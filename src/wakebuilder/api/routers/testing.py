@@ -9,11 +9,16 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from wakebuilder.api.deps import ModelStoreDep, SettingsDep
 from wakebuilder.api.forms import StrictFormRoute
 from wakebuilder.api.inference import FileScore, ModelCache, score_file
-from wakebuilder.api.routers.health import cuda_info
-from wakebuilder.api.schemas import DevicePublic, DeviceRequest, FileTestPublic
+from wakebuilder.api.routers.health import (
+    INFERENCE_DEVICE,
+    cuda_available,
+    onnxruntime_providers,
+)
+from wakebuilder.api.schemas import DevicePublic, DeviceRequest, ErrorPublic, FileTestPublic
 from wakebuilder.api.uploads import display_name, upload_file
 from wakebuilder.api.workpool import BoundedWorkPool
 from wakebuilder.audio.io import UPLOAD_LIMITS, iter_audio
+from wakebuilder.detection.model import INFERENCE_PROVIDERS
 from wakebuilder.errors import InvalidInputError
 from wakebuilder.modelstore.store import ModelStore, check_id
 from wakebuilder.settings import Settings
@@ -70,25 +75,35 @@ async def test_file(
     return FileTestPublic(model_id=model_id, **vars(result))
 
 
-def _device_public(request: Request, message: str | None = None) -> DevicePublic:
-    cuda, gpu = cuda_info()
-    return DevicePublic(device=request.app.state.device, cuda_available=cuda, gpu_name=gpu,
-                        message=message)
+def _device_public(message: str | None = None) -> DevicePublic:
+    return DevicePublic(device=INFERENCE_DEVICE, cuda_available=cuda_available(), gpu_name=None,
+                        message=message, runtime="onnxruntime",
+                        providers=list(INFERENCE_PROVIDERS),
+                        available_providers=list(onnxruntime_providers()))
 
 
 @router.get("/device", response_model=DevicePublic)
-def get_device(request: Request) -> DevicePublic:
-    """The inference device and whether CUDA is available."""
-    return _device_public(request)
+def get_device() -> DevicePublic:
+    """What inference really uses: onnxruntime on the CPU (``device`` is always ``cpu``).
+    ``cuda_available`` says whether this onnxruntime build offers a CUDA execution provider;
+    WakeBuilder does not use it (its heads and front end are small)."""
+    return _device_public()
 
 
-@router.post("/device", response_model=DevicePublic)
-def set_device(body: DeviceRequest, request: Request) -> DevicePublic:
-    """Choose the inference device (``cpu``, ``cuda`` or ``auto``)."""
-    cuda, _ = cuda_info()
-    device = ("cuda" if cuda else "cpu") if body.device == "auto" else body.device
-    if device == "cuda" and not cuda:
-        raise InvalidInputError("CUDA is not available on this machine",
-                                {"field": "device", "device": "cuda"})
-    request.app.state.device = device
-    return _device_public(request, f"Device set to {device}")
+@router.post("/device", response_model=DevicePublic,
+             responses={400: {"model": ErrorPublic,
+                              "description": "cuda requested: inference runs on the CPU only"}})
+def set_device(body: DeviceRequest) -> DevicePublic:
+    """Choose the inference device. ``cpu`` and ``auto`` answer 200 with ``device`` ``cpu``;
+    ``cuda`` is a 400 ``validation_error``: inference always runs on onnxruntime's CPU
+    execution provider, whether or not a GPU is present."""
+    if body.device == "cuda":
+        where = ("this onnxruntime build offers CUDA, but WakeBuilder does not use it"
+                 if cuda_available() else "this onnxruntime build has no CUDA provider")
+        raise InvalidInputError(
+            f"Inference runs on the CPU only (onnxruntime CPUExecutionProvider); {where}. "
+            "Use device 'cpu' or 'auto'.",
+            {"field": "device", "device": "cuda", "inference_device": INFERENCE_DEVICE,
+             "cuda_available": cuda_available()})
+    return _device_public("Inference runs on the CPU (onnxruntime CPUExecutionProvider)"
+                          + (" ('auto' chose it)" if body.device == "auto" else ""))
