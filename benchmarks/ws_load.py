@@ -226,12 +226,14 @@ def ensure_model(model_dir: Path | None) -> Path:
     found = sorted(out.glob("models/*/*.onnx"))
     if found:
         return found[0].parent
+    from wakebuilder.layout import DataLayout
+    from wakebuilder.pipeline.request import TrainRequest
+    from wakebuilder.pipeline.run import run_training
     from wakebuilder.training.config import fast_config
-    from wakebuilder.training.pipeline import PipelinePaths, TrainRequest, run_training
 
     print("training a tiny 'computer' model into", out, flush=True)
     result = run_training(TrainRequest("computer", list(TRAIN), fast_config(seed=0)),
-                          PipelinePaths.under(out))
+                          DataLayout(out))
     return result.model_dir
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -83,11 +82,13 @@ def trained_model_dir(request: pytest.FixtureRequest) -> Path:
             shutil.rmtree(models)
         found = _model_dir(models)
         if found is None:
+            from wakebuilder.layout import DataLayout
+            from wakebuilder.pipeline.request import TrainRequest
+            from wakebuilder.pipeline.run import run_training
             from wakebuilder.training.config import fast_config
-            from wakebuilder.training.pipeline import PipelinePaths, TrainRequest, run_training
 
             shutil.rmtree(models, ignore_errors=True)
-            paths = replace(PipelinePaths.under(root / "data"), models_dir=models)
+            paths = DataLayout(root / "data").with_models_dir(models)
             _add_natural_negatives(paths.negative_dir)
             from wakebuilder.negstore.build import build_negative_cache
 

@@ -9,6 +9,8 @@ from urllib.parse import urlparse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wakebuilder.layout import DataLayout
+
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -87,29 +89,33 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def layout(self) -> DataLayout:
+        """The data directory layout (every path below ``data_dir``)."""
+        return DataLayout(self.data_dir, default_models_dir=self.default_models_dir)
+
+    @property
     def models_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.layout.models_dir
 
     @property
     def jobs_db(self) -> Path:
-        return self.data_dir / "jobs.db"
+        return self.layout.jobs_db
 
     @property
     def uploads_dir(self) -> Path:
-        return self.data_dir / "uploads"
+        return self.layout.uploads_dir
 
     @property
     def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
+        return self.layout.cache_dir
 
     @property
     def voices_dir(self) -> Path:
-        return self.data_dir / "voices"
+        return self.layout.voices_dir
 
     @property
     def negative_dir(self) -> Path:
-        return self.data_dir / "negative"
-
+        return self.layout.negative_dir
 
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment, then apply keyword overrides."""

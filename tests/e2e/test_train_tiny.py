@@ -13,8 +13,10 @@ from tests.helpers import noise
 from wakebuilder.audio.io import decode_audio
 from wakebuilder.cli.detect import detect_file, load_model_dir
 from wakebuilder.errors import CancelledError
+from wakebuilder.layout import DataLayout
+from wakebuilder.pipeline.request import TrainRequest
+from wakebuilder.pipeline.run import run_training
 from wakebuilder.training.config import fast_config
-from wakebuilder.training.pipeline import PipelinePaths, TrainRequest, run_training
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +26,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, computer_clips: list[Path]
     data = tmp_path_factory.mktemp("data")
     events = []
     result = run_training(TrainRequest("computer", computer_clips[:3], fast_config(seed=1)),
-                          PipelinePaths.under(data), progress=events.append)
+                          DataLayout(data), progress=events.append)
     return result, events, data
 
 
@@ -86,5 +88,5 @@ def test_cancel_leaves_no_model(trained, computer_clips: list[Path]) -> None:  #
 
     with pytest.raises(CancelledError):
         run_training(TrainRequest("computer", computer_clips[:3], fast_config()),
-                     PipelinePaths.under(data), should_cancel=cancel_soon)
+                     DataLayout(data), should_cancel=cancel_soon)
     assert sorted(p.name for p in (data / "models").iterdir()) == before

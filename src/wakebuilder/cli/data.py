@@ -12,8 +12,8 @@ from wakebuilder.corpus.fetch import fetch_corpus
 from wakebuilder.corpus.model import KINDS, CorpusProgress
 from wakebuilder.corpus.sources import get_sources
 from wakebuilder.errors import WakeBuilderError
+from wakebuilder.layout import DataLayout
 from wakebuilder.negstore.build import build_negative_cache, cache_info, clear_cache
-from wakebuilder.training.pipeline import PipelinePaths
 
 corpus_app = typer.Typer(help="Real speech, music and effects for negatives, from Debian packages.",
                          no_args_is_help=True)
@@ -81,7 +81,7 @@ def cache_build(data_dir: Path = DATA_DIR,
             last["pct"] = pct
             console.log(f"{pct:3d}% {message}")
 
-    report = build_negative_cache(PipelinePaths.under(data_dir.resolve()),
+    report = build_negative_cache(DataLayout(data_dir.resolve()),
                                   max_workers=max_workers, progress=on_progress)
     typer.echo(json.dumps(report, indent=2))
 
@@ -89,13 +89,13 @@ def cache_build(data_dir: Path = DATA_DIR,
 @cache_app.command("info")
 def cache_info_cmd(data_dir: Path = DATA_DIR) -> None:
     """Print the negative cache statistics as JSON."""
-    typer.echo(json.dumps(cache_info(PipelinePaths.under(data_dir.resolve())), indent=2))
+    typer.echo(json.dumps(cache_info(DataLayout(data_dir.resolve())), indent=2))
 
 
 @cache_app.command("clear")
 def cache_clear(data_dir: Path = DATA_DIR) -> None:
     """Delete every stored negative embedding."""
-    clear_cache(PipelinePaths.under(data_dir.resolve()))
+    clear_cache(DataLayout(data_dir.resolve()))
     typer.echo("cache cleared")
 
 

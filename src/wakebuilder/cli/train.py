@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -12,8 +11,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from wakebuilder.errors import WakeBuilderError
+from wakebuilder.layout import DataLayout
+from wakebuilder.pipeline.request import TrainRequest
+from wakebuilder.pipeline.run import run_training
 from wakebuilder.training.config import TrainConfig, fast_config
-from wakebuilder.training.pipeline import PipelinePaths, TrainRequest, run_training
 from wakebuilder.training.progress import ProgressEvent
 
 
@@ -41,7 +42,7 @@ def register(app: typer.Typer) -> None:
         options = json.loads(config_json) if config_json else {}
         options.update(target_fa_per_hour=target_fa_per_hour, seed=seed)
         config = fast_config(**options) if fast else TrainConfig.model_validate(options)
-        paths = replace(PipelinePaths.under(data_dir.resolve()), models_dir=out.resolve())
+        paths = DataLayout(data_dir.resolve()).with_models_dir(out.resolve())
         console = Console(stderr=True)
         columns = (TextColumn("{task.description:<28}"), BarColumn(), TextColumn(
             "{task.percentage:>5.1f}%"), TimeElapsedColumn(), TextColumn("ETA"),
@@ -70,10 +71,13 @@ def register(app: typer.Typer) -> None:
         table.add_column("value", justify="right")
         rows = [("directory", str(result.model_dir)), ("threshold", f"{m.threshold:.4f}"),
                 ("target FA/h", f"{m.target_fa_per_hour}")]
-        for key in ("calibration_fa_per_hour", "frr", "frr_user_heldout", "frr_tts_heldout",
-                    "calibration_hours", "train_seconds"):
-            if key in m.metrics and m.metrics[key] is not None:
-                rows.append((key, str(m.metrics[key])))
+        mt = m.metrics
+        figures = {"heldout_fa_per_hour": mt.heldout_fa_per_hour if mt.enough_heldout_audio
+                   else "too little held-out audio to estimate",
+                   "heldout_hours": mt.heldout_hours, "frr": mt.frr,
+                   "calibration_fa_per_hour (in-sample)": mt.calibration_fa_per_hour,
+                   "train_seconds": mt.train_seconds}
+        rows += [(k, str(v)) for k, v in figures.items() if v is not None]
         rows += [(k, str(v)) for k, v in m.data_stats.items() if not isinstance(v, dict)]
         for k, v in rows:
             table.add_row(k, v)

@@ -18,36 +18,34 @@ CACHE_PHASE = "Building negative cache"
 
 def train(ctx: JobContext) -> dict[str, Any]:
     """Run the training pipeline on the job's stored config and recordings."""
+    from wakebuilder.layout import DataLayout
+    from wakebuilder.pipeline.request import TrainRequest
+    from wakebuilder.pipeline.run import run_training
     from wakebuilder.training.config import TrainConfig
-    from wakebuilder.training.pipeline import PipelinePaths, TrainRequest, run_training
 
     job = ctx.job
-    paths = PipelinePaths.under(ctx.data_dir)
-    if ctx.default_models_dir is not None:
-        paths = PipelinePaths(models_dir=paths.models_dir, cache_dir=paths.cache_dir,
-                              negative_dir=paths.negative_dir, voices_dir=paths.voices_dir,
-                              default_models_dir=ctx.default_models_dir)
+    layout = DataLayout(ctx.data_dir, default_models_dir=ctx.default_models_dir)
     recordings = [ctx.data_dir / rel for rel in job.inputs.get("recordings", [])]
     request = TrainRequest(wake_word=job.wake_word or "", recordings=recordings,
                            config=TrainConfig.model_validate(job.config), job_id=job.id)
-    result = run_training(request, paths, progress=ctx.progress_event,
+    result = run_training(request, layout, progress=ctx.progress_event,
                           should_cancel=ctx.should_cancel, threads=ctx.threads)
     manifest = result.manifest
     return {"model_id": result.model_id, "threshold": manifest.threshold,
-            "metrics": manifest.metrics, "data_stats": manifest.data_stats}
+            "metrics": manifest.metrics.model_dump(mode="json"), "data_stats": manifest.data_stats}
 
 
 def build_cache(ctx: JobContext) -> dict[str, Any]:
     """Build (or extend) the negative feature cache."""
+    from wakebuilder.layout import DataLayout
     from wakebuilder.negstore.build import build_negative_cache
-    from wakebuilder.training.pipeline import PipelinePaths
 
     max_workers = int(ctx.job.config.get("max_workers", 4))
 
     def progress(fraction: float, message: str) -> None:
         ctx.report(phase=CACHE_PHASE, progress=100.0 * fraction, message=message)
 
-    stats = build_negative_cache(PipelinePaths.under(Path(ctx.data_dir)),
+    stats = build_negative_cache(DataLayout(Path(ctx.data_dir)),
                                  max_workers=max_workers, progress=progress,
                                  should_cancel=ctx.should_cancel,
                                  generated=bool(ctx.job.config.get("generated", True)))

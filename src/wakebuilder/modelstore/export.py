@@ -21,6 +21,7 @@ from wakebuilder.modelstore.calibration import (
     score_scales,
 )
 from wakebuilder.modelstore.manifest import ModelManifest
+from wakebuilder.modelstore.metrics import ParityDiffs
 from wakebuilder.modelstore.tflite import export_tflite
 from wakebuilder.modelstore.tflite_reference import run_tflite
 from wakebuilder.training.head import AveragedHeads, HeadConfig, WakeHead
@@ -166,8 +167,8 @@ def write_model_files(model: AveragedHeads, manifest: ModelManifest, directory: 
         "files": files,
         "calibration": calibration_record(threshold, len(model.heads)),
         "score_scale": score_scales(files),
-        "metrics": {**manifest.metrics, "onnx_parity_max_diff": diff,
-                    **{k: round(v, 9) for k, v in cal_diffs.items()}},
+        "metrics": manifest.metrics.model_copy(update={"parity": ParityDiffs(
+            onnx_parity_max_diff=diff, **{k: round(v, 9) for k, v in cal_diffs.items()})}),
     })
     (directory / "report.md").write_text(report, encoding="utf-8")
     (directory / f"{mid}.json").write_text(

@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from wakebuilder.detection.config import DetectorConfig
+from wakebuilder.modelstore.metrics import ModelMetrics
+from wakebuilder.training.config import DataPlan
 
 MANIFEST_VERSION = 1
 
@@ -36,10 +38,13 @@ class ModelManifest(BaseModel):
     threshold: float
     detector: DetectorConfig
     target_fa_per_hour: float | None = None
-    metrics: dict[str, Any] = Field(default_factory=dict)
+    metrics: ModelMetrics = Field(default_factory=ModelMetrics)
     det_curve: list[DetPoint] = Field(default_factory=list)
     head_config: dict[str, Any] = Field(default_factory=dict)
     training_config: dict[str, Any] = Field(default_factory=dict)
+    recipe: DataPlan | None = Field(
+        default=None, description="The data plan the model was trained with (None for models "
+        "written before it was recorded); with training_config it reproduces the model")
     data_stats: dict[str, Any] = Field(default_factory=dict)
     history: list[dict[str, Any]] = Field(default_factory=list)
     trainable_params: int = 0

@@ -1,43 +1,101 @@
-"""A human-readable model report (Markdown) written next to every model."""
+"""A human-readable model report (Markdown) written next to every model: the held-out
+figures first, in plain words naming the audio they were measured on."""
 
 from __future__ import annotations
 
 from wakebuilder.modelstore.manifest import ModelManifest
+from wakebuilder.modelstore.metrics import MIN_HELDOUT_HOURS, FalseAccepts, ModelMetrics, Rejects
+
+KIND_WORDS = {"speech": "speech", "music": "music", "noise": "noise and effects",
+              "tts": "synthetic speech", "other": "other audio"}
 
 
 def describe_fa_rate(fa_per_hour: float | None) -> str:
     """Plain words for a false-accept rate ("about 1 false wake every 2 hours")."""
     if fa_per_hour is None:
-        return "unknown (no calibration audio)"
+        return "unknown"
     if fa_per_hour <= 0:
-        return "no false wakes in the calibration audio"
+        return "no false wakes"
     hours = 1.0 / fa_per_hour
     if hours >= 1:
         return f"about 1 false wake every {hours:.0f} hours"
     return f"about {fa_per_hour:.0f} false wakes per hour"
 
 
-def _pct(value: object) -> str:
-    return f"{100 * float(value):.1f}%" if isinstance(value, int | float) else "n/a"
+def heldout_audio_words(metrics: ModelMetrics) -> str:
+    """What the held-out audio was ("2.1 h of held-out speech, music and noise that no part of
+    training saw")."""
+    h = metrics.heldout
+    if h is None:
+        return "no held-out audio (the model was trained before the held-out split)"
+    kinds = [KIND_WORDS.get(k, k) for k in h.by_kind]
+    what = ", ".join(kinds[:-1]) + f" and {kinds[-1]}" if len(kinds) > 1 else \
+        (kinds[0] if kinds else "audio")
+    return f"{h.hours:.1f} h of held-out {what} that no part of training saw"
+
+
+def describe_heldout(metrics: ModelMetrics) -> str:
+    """The held-out false-accept figure in one sentence."""
+    h = metrics.heldout
+    if h is None:
+        return "not measured: this model was trained before the held-out split existed."
+    if not metrics.enough_heldout_audio:
+        return (f"too little held-out audio to estimate ({h.hours:.2f} h; at least "
+                f"{MIN_HELDOUT_HOURS} h is needed). Add audio with `wakebuilder corpus fetch` "
+                "and `wakebuilder cache build`.")
+    return (f"{h.fa_per_hour:.2f} per hour ({describe_fa_rate(h.fa_per_hour)}; {h.events} in "
+            f"{h.hours:.2f} h, 95 % upper bound {h.upper_95_per_hour:.2f} per hour), measured "
+            f"on {heldout_audio_words(metrics)}.")
+
+
+def _pct(r: Rejects) -> str:
+    if r.frr is None:
+        return "n/a"
+    counted = f" of {r.count}" if r.count is not None else ""
+    missed = f" ({r.rejected}{counted} missed)" if r.rejected is not None else ""
+    return f"{100 * r.frr:.1f}%{missed}"
+
+
+def _fa_line(label: str, fa: FalseAccepts) -> str:
+    rate = f"{fa.fa_per_hour:.2f}" if fa.fa_per_hour is not None else "n/a"
+    events = str(fa.events) if fa.events is not None else "n/a"
+    return f"| {label} | {fa.hours:.2f} | {events} | {rate} |"
 
 
 def render_report(m: ModelManifest) -> str:
-    """Markdown summary: calibration, held-out FRR, data, DET points and training history."""
+    """Markdown summary: held-out figures, calibration (in-sample), data, DET points, history."""
     mt = m.metrics
+    r = mt.rejects
     lines = [
         f"# Wake word model `{m.id}`: \"{m.wake_word}\"", "",
-        f"Created {m.created_at}. Threshold **{m.threshold:.4f}**, chosen on "
-        f"{mt.get('calibration_hours', 0)} h of held-out calibration audio for a target of "
-        f"{m.target_fa_per_hour} false accepts per hour.", "",
+        f"Created {m.created_at}. Threshold **{m.threshold:.4f}**.", "",
         "## What to expect", "",
-        f"- False accepts: {mt.get('fa_per_hour')} per hour on the calibration audio "
-        f"({describe_fa_rate(mt.get('fa_per_hour'))}).",
-        f"- False rejects on held-out positives: {_pct(mt.get('frr'))} overall; "
-        f"held-out TTS voices {_pct(mt.get('frr_tts_heldout'))}; untouched user recording "
-        f"{_pct(mt.get('frr_user_heldout'))}; augmented user recordings "
-        f"{_pct(mt.get('frr_user_augmented'))}.",
-        "", "## Data", "",
+        f"- False wakes: {describe_heldout(mt)}",
+        f"- Missed wake words: {_pct(r.overall)} of held-out positives at this threshold: "
+        f"TTS voices held out of training {_pct(r.tts_heldout)}; your untouched recording "
+        f"{_pct(r.user_heldout)}; augmented copies of "
+        f"{'the untouched recording' if r.user_augmented_is_heldout else 'your recordings'} "
+        f"{_pct(r.user_augmented)}.",
     ]
+    if mt.calibration is not None:
+        c = mt.calibration
+        lines.append(
+            f"- In-sample calibration figure: {c.fa_per_hour} false wakes per hour on the "
+            f"{c.hours:.2f} h of calibration audio, the audio that chose the threshold for a "
+            f"target of {m.target_fa_per_hour} per hour (at most the target by construction; "
+            "the held-out figure above is the one to expect).")
+    if mt.heldout is not None and mt.heldout.by_kind:
+        lines += ["", "## False wakes per kind of held-out audio", "",
+                  "| audio | hours | events | FA/h |", "|---|---:|---:|---:|"]
+        lines += [_fa_line(KIND_WORDS.get(k, k), fa) for k, fa in mt.heldout.by_kind.items()]
+        if mt.heldout.sources:
+            lines += ["", "Held-out sources: " + ", ".join(f"`{s}`" for s in
+                                                           mt.heldout.sources)]
+    if mt.accuracy is not None:
+        lines += ["", f"Validation at 0.5 (held-out voices and recording against validation "
+                      f"audio): accuracy {mt.accuracy}, precision {mt.precision}, recall "
+                      f"{mt.recall}, F1 {mt.f1_score}."]
+    lines += ["", "## Data", ""]
     for key, value in m.data_stats.items():
         if key not in ("recording_reports", "hard_negative_phrases"):
             lines.append(f"- {key}: {value}")
@@ -45,9 +103,9 @@ def render_report(m: ModelManifest) -> str:
     if phrases:
         lines += ["", "Hard negative phrases: " + ", ".join(f"`{p}`" for p in phrases[:40])]
     if m.det_curve:
-        lines += ["", "## DET points (calibration FA/h vs held-out FRR)", "",
+        lines += ["", "## DET points (calibration FA/h, in-sample, vs held-out FRR)", "",
                   "| threshold | FA/h | FRR |", "|---:|---:|---:|"]
-        lines += [f"| {p.threshold:.4f} | {p.fa_per_hour:.3f} | {_pct(p.frr)} |"
+        lines += [f"| {p.threshold:.4f} | {p.fa_per_hour:.3f} | {100 * p.frr:.1f}% |"
                   for p in m.det_curve]
     if m.history:
         last = m.history[-1]

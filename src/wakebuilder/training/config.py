@@ -1,4 +1,5 @@
-"""The frozen configuration of a training job (stored on the job and in the manifest)."""
+"""The configuration of a training job: the user's options (:class:`TrainConfig`, stored on
+the job and in the manifest) and the data recipe (:class:`DataPlan`, in the manifest)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -120,6 +122,90 @@ class TrainConfig(BaseModel):
             return "attention"
         return "mlp"
 
+
+
+class DataPlan(BaseModel):
+    """The recipe of a job's data and schedule: every share, count, stride and epoch budget
+    the pipeline uses besides the :class:`TrainConfig` options. Recorded in the manifest as
+    ``recipe``; the defaults are the values every model so far was trained with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Speech synthesis
+    tts_positive_share: float = Field(
+        default=0.35, ge=0.0, le=1.0,
+        description="TTS positive clips synthesised, as a share of target_positive_samples")
+    hard_negative_tts_share: float = Field(
+        default=0.6, ge=0.0, le=1.0,
+        description="Hard-negative TTS clips = target_positive_samples * hard_negative_ratio "
+                    "* this")
+    max_hard_negative_phrases: int = Field(default=60, ge=1, le=1000)
+    engine_weights: dict[str, float] = Field(
+        default_factory=lambda: {"piper": 0.45, "espeak": 0.4, "flite": 0.15},
+        description="Share of synthesised clips per TTS engine (available engines only)")
+    heldout_voice_fraction: float = Field(
+        default=0.15, ge=0.0, lt=1.0,
+        description="Share of each engine's voices held out of training (validation and FRR)")
+    min_voices_to_hold_out: int = Field(default=4, ge=1, le=1000,
+                                        description="Engines with fewer voices hold none out")
+    # User recordings
+    recording_peak: float = Field(default=0.5, gt=0.0, le=1.0,
+                                  description="Peak level recordings are normalised to")
+    min_recordings_to_hold_out: int = Field(
+        default=3, ge=2, le=5, description="With this many recordings one stays untouched")
+    user_positive_share: float = Field(
+        default=0.5, ge=0.0, le=1.0,
+        description="Share of positive training streams from the user's recordings when TTS "
+                    "positives exist (all of them otherwise)")
+    # Augmentation
+    background_bank_seconds: float = Field(default=8.0, gt=0.0, le=600.0,
+                                           description="Seconds of each generated background")
+    # Validation (early stopping)
+    min_validation_positives: int = Field(default=40, ge=1, le=100_000)
+    validation_positive_divisor: int = Field(
+        default=8, ge=1, le=1000,
+        description="Validation TTS positive streams = max(min_validation_positives, "
+                    "target_positive_samples // this)")
+    validation_user_share: float = Field(
+        default=0.5, ge=0.0, le=10.0,
+        description="Validation streams of the held-out recording, per validation TTS stream")
+    validation_hard_share: float = Field(
+        default=1.0, ge=0.0, le=10.0,
+        description="Validation hard-negative streams, per validation TTS stream")
+    validation_negative_factor: float = Field(
+        default=4.0, ge=0.0, le=100.0,
+        description="Validation-split negative windows per validation positive window")
+    # Hard-negative mining and fine-tuning
+    mining_stride: int = Field(default=2, ge=1, le=64,
+                               description="Frames between mined windows of a stream")
+    mining_min_score: float = Field(default=0.05, ge=0.0, lt=1.0,
+                                    description="Windows scoring at most this are never mined")
+    finetune_epoch_divisor: int = Field(
+        default=4, ge=1, le=100,
+        description="Fine-tune epochs = max(finetune_min_epochs, num_epochs // this)")
+    finetune_min_epochs: int = Field(default=2, ge=1, le=1000)
+    finetune_lr_factor: float = Field(default=0.5, gt=0.0, le=10.0)
+    finetune_min_hard_ratio: float = Field(
+        default=0.3, ge=0.0, le=2.0,
+        description="hard_negative_ratio while fine-tuning is at least this")
+    # Evaluation at the chosen threshold
+    eval_seed_offset: int = Field(default=7, ge=0, le=2**31 - 1,
+                                  description="Evaluation draws use seed + this")
+    eval_tts_clips: int = Field(default=150, ge=0, le=100_000,
+                                description="Held-out TTS clips whose FRR is measured")
+    eval_augmented_user_clips: int = Field(
+        default=30, ge=0, le=100_000, description="Augmented copies of the user recording(s)")
+
+    def finetune_epochs(self, cfg: TrainConfig) -> int:
+        """Epochs of the fine-tune pass after mining (0 when mining is off)."""
+        if not cfg.mined_negatives:
+            return 0
+        return max(self.finetune_min_epochs, cfg.num_epochs // self.finetune_epoch_divisor)
+
+    def validation_positives(self, cfg: TrainConfig) -> int:
+        """Validation TTS positive streams."""
+        return max(self.min_validation_positives,
+                   cfg.target_positive_samples // self.validation_positive_divisor)
 
 def fast_config(**overrides: object) -> TrainConfig:
     """A small configuration for tests and demos (about a minute on 2 cores)."""

@@ -62,7 +62,8 @@ def loss_fn(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor,
     return (bce * weights).sum() / weights.sum()
 
 
-def _metrics(probs: Array, y: Array) -> tuple[float, float, float, float]:
+def classification_metrics(probs: Array, y: Array) -> tuple[float, float, float, float]:
+    """Accuracy, precision, recall and F1 of ``probs >= 0.5`` against labels ``y >= 0.5``."""
     pred = probs >= 0.5
     truth = y >= 0.5
     tp = float(np.sum(pred & truth))
@@ -156,7 +157,7 @@ def train_head(data: TrainingData, cfg: TrainConfig, head_cfg: HeadConfig, *, se
             ones = torch.ones_like(val_y)
             val_loss = float(loss_fn(logits, val_y, ones, cfg))
             probs = torch.sigmoid(logits).numpy()
-        acc, prec, rec, f1 = _metrics(probs, data.val_y)
+        acc, prec, rec, f1 = classification_metrics(probs, data.val_y)
         result = EpochResult(epoch, float(np.mean(losses)), val_loss, acc, prec, rec, f1,
                              time.perf_counter() - t0)
         history.append(result)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from wakebuilder.jobs.store import JobStore
 from wakebuilder.jobs.worker import JobContext, WorkerSpec
+from wakebuilder.pipeline.request import TrainRequest
+from wakebuilder.pipeline.state import JobState
 from wakebuilder.training.config import TrainConfig
-from wakebuilder.training.job import TrainingJob
-from wakebuilder.training.pipeline import PipelinePaths, TrainRequest
 from wakebuilder.training.progress import PhaseTimer, ProgressEvent
 
 
@@ -38,12 +38,11 @@ def test_phase_timer_spans_from_change_to_change() -> None:
     assert timer.seconds() == {"A": 16.0, "B": 2.25}  # finished: nothing runs on
 
 
-def test_training_counts_a_phase_until_the_next_begins(tmp_path: Path) -> None:
+def test_training_counts_a_phase_until_the_next_begins() -> None:
     clock = FakeClock()
     events: list[ProgressEvent] = []
-    job = TrainingJob(TrainRequest("hey computer", [], TrainConfig()),
-                      PipelinePaths.under(tmp_path), progress=events.append,
-                      should_cancel=lambda: False, threads=1)
+    job = JobState(TrainRequest("hey computer", [], TrainConfig()), progress=events.append,
+                   should_cancel=lambda: False, threads=1)
     job.timer = PhaseTimer(clock)
     job.report("Calibrating threshold", 0.0)
     clock.now += 0.2

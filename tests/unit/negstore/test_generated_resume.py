@@ -10,10 +10,10 @@ import pytest
 from wakebuilder.audio.format import FRAME_SAMPLES
 from wakebuilder.errors import CancelledError
 from wakebuilder.features.frontend import EMBEDDING_DIM
+from wakebuilder.layout import DataLayout
 from wakebuilder.negstore import generated as negatives
 from wakebuilder.negstore.store import NegativeStore
 from wakebuilder.synthesis.registry import EngineSet
-from wakebuilder.training.pipeline import PipelinePaths
 
 
 def embed(samples: np.ndarray) -> np.ndarray:
@@ -25,7 +25,7 @@ def test_cancelled_generated_corpus_resumes(tmp_path: Path,
     monkeypatch.setattr(negatives, "load_engines", lambda *a, **k: EngineSet())  # no TTS
     monkeypatch.setattr(negatives, "NOISE_SECONDS", 2.0)
     store = NegativeStore(tmp_path / "neg", embedder=embed)
-    paths = PipelinePaths.under(tmp_path)
+    paths = DataLayout(tmp_path)
     total = len(negatives.NOISE_KINDS) + negatives.MUSIC_STREAMS
     checks = iter([False] * 5 + [True])  # cancel before the sixth stream
     with pytest.raises(CancelledError):

@@ -55,7 +55,10 @@ async def cache_info(settings: SettingsDep, jobs: JobStoreDep) -> CacheInfoPubli
         available=bool(info.get("available", False)),
         chunk_count=int(info.get("chunk_count", 0)),
         size_mb=float(info.get("size_mb", 0.0)), last_built=info.get("last_built"),
-        hours=info.get("hours"), entries=info.get("entries"), building=build is not None,
+        hours=info.get("hours"), entries=info.get("entries"),
+        hours_by_split=info.get("hours_by_split"),
+        hours_by_split_kind=info.get("hours_by_split_kind"),
+        heldout_sources=info.get("heldout_sources"), building=build is not None,
         build_job=build or ({"job_id": last[0].id, "status": last[0].status,
                              "error": last[0].error} if last else None))
 

@@ -1,0 +1,46 @@
+"""Step 1: the user's recordings, checked, level-normalised, and split into training and
+untouched (held-out) recordings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wakebuilder.audio.checks import check_recording
+from wakebuilder.audio.format import Samples
+from wakebuilder.audio.io import decode_audio
+from wakebuilder.errors import InvalidInputError
+from wakebuilder.pipeline.request import MAX_RECORDINGS
+from wakebuilder.pipeline.state import JobState
+
+
+def load_recordings(state: JobState) -> list[Samples]:
+    """Decode and check each recording; normalise its peak to the recipe's level."""
+    state.report("Checking recordings")
+    files = state.request.recordings
+    if not 1 <= len(files) <= MAX_RECORDINGS:
+        raise InvalidInputError(f"give 1 to {MAX_RECORDINGS} recordings, got {len(files)}",
+                                {"count": len(files)})
+    clips, reports = [], []
+    peak = state.plan.recording_peak
+    for path in files:
+        clip, rep = check_recording(decode_audio(path), path.name)
+        # The augmentation draws gains around this level.
+        clips.append((clip * np.float32(peak / max(rep.peak, 1e-6))).astype(np.float32))
+        reports.append(rep.to_dict())
+        if rep.quiet:
+            state.notes.append(f"{path.name} is quiet ({rep.level_dbfs:.0f} dBFS); it was "
+                               "level-normalised, but recording closer to the mic is better.")
+    state.stats["recordings"] = len(clips)
+    state.stats["recording_reports"] = reports
+    return clips
+
+
+def split_recordings(state: JobState, user: list[Samples]) -> tuple[list[Samples],
+                                                                    list[Samples]]:
+    """(training recordings, held-out recordings): with the recipe's minimum (3) or more,
+    one recording, chosen by the job's random generator, stays out of training."""
+    order = state.rng.permutation(len(user))
+    user = [user[i] for i in order]
+    if len(user) >= state.plan.min_recordings_to_hold_out:
+        return user[:-1], user[-1:]
+    return user, []
