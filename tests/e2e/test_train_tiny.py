@@ -33,14 +33,27 @@ def trained(tmp_path_factory: pytest.TempPathFactory, computer_clips: list[Path]
 def test_model_directory_is_complete(trained) -> None:  # type: ignore[no-untyped-def]
     result, events, _ = trained
     d = result.model_dir
-    assert {p.name for p in d.iterdir()} == {"computer.onnx", "computer.pt", "computer.json",
-                                            "report.md"}
+    assert {p.name for p in d.iterdir()} == {"computer.onnx", "computer.tflite", "computer.pt",
+                                            "computer.json", "report.md"}
     meta = json.loads((d / "computer.json").read_text())
     assert meta["wake_word"] == "computer"
     assert 0.05 <= meta["threshold"] < 1.0
-    for key in ("fa_per_hour", "frr", "calibration_hours", "accuracy", "f1_score"):
+    metrics = result.manifest.metrics
+    for key in ("accuracy", "precision", "recall", "f1_score", "heldout", "calibration",
+                "rejects", "enough_heldout_audio"):
         assert key in meta["metrics"]
-    assert meta["metrics"]["fa_per_hour"] <= meta["target_fa_per_hour"]
+    held, cal = metrics.heldout, metrics.calibration
+    assert held is not None and held.hours > 0 and not held.in_sample
+    assert held.events == round(held.fa_per_hour * held.hours)
+    assert held.upper_95_per_hour > held.fa_per_hour
+    assert held.by_kind and held.sources
+    assert abs(sum(k.hours for k in held.by_kind.values()) - held.hours) < 1e-3
+    assert cal is not None and cal.in_sample and cal.hours > 0
+    assert metrics.rejects.overall.count == (metrics.rejects.tts_heldout.count
+                                             + metrics.rejects.user_heldout.count
+                                             + metrics.rejects.user_augmented.count)
+    assert metrics.rejects.user_heldout.count == 1  # 3 recordings: one stays untouched
+    assert meta["recipe"] == result.manifest.recipe.model_dump(mode="json")
     assert meta["det_curve"] and meta["history"]
     assert meta["data_stats"]["recordings"] == 3
     assert sum(meta["data_stats"]["tts_positive_counts"].values()) > 0

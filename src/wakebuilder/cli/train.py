@@ -12,9 +12,9 @@ from rich.table import Table
 
 from wakebuilder.errors import WakeBuilderError
 from wakebuilder.layout import DataLayout
-from wakebuilder.pipeline.request import TrainRequest
+from wakebuilder.pipeline.request import TrainRequest, load_train_options
 from wakebuilder.pipeline.run import run_training
-from wakebuilder.training.config import TrainConfig, fast_config
+from wakebuilder.training.config import DataPlan, TrainConfig, fast_config
 from wakebuilder.training.progress import ProgressEvent
 
 
@@ -30,17 +30,28 @@ def register(app: typer.Typer) -> None:
                                  help="Directory that receives the model directory"),
         data_dir: Path = typer.Option(Path("data"), "--data-dir",
                                       help="Negative cache, voices and negative audio"),
-        target_fa_per_hour: float = typer.Option(0.5, help="False accepts per hour to allow"),
-        seed: int = typer.Option(0, help="Random seed (data and weights)"),
+        target_fa_per_hour: float | None = typer.Option(
+            None, help="False accepts per hour to allow [default: 0.5, or the --config's]"),
+        seed: int | None = typer.Option(
+            None, help="Random seed (data and weights) [default: 0, or the --config's]"),
         threads: int = typer.Option(2, help="CPU threads"),
         fast: bool = typer.Option(False, help="Small, quick settings (for demos and tests)"),
-        config_json: str | None = typer.Option(None, "--config",
-                                               help="JSON object of extra training options"),
+        config_json: str | None = typer.Option(
+            None, "--config", help="Training options: a JSON object, or the path of a JSON "
+            "file; a model's manifest (or {\"training_config\": ..., \"recipe\": ...}) "
+            "retrains that model exactly (same seed, same recordings: the same weights)"),
         as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON"),
     ) -> None:
         """Train a wake-word model from its text and 1-5 recordings."""
-        options = json.loads(config_json) if config_json else {}
-        options.update(target_fa_per_hour=target_fa_per_hour, seed=seed)
+        try:
+            options, recipe = load_train_options(config_json) if config_json else ({}, None)
+        except WakeBuilderError as exc:
+            typer.echo(f"error {exc.code}: {exc.message}", err=True)
+            raise typer.Exit(2) from exc
+        if target_fa_per_hour is not None:
+            options["target_fa_per_hour"] = target_fa_per_hour
+        if seed is not None:
+            options["seed"] = seed
         config = fast_config(**options) if fast else TrainConfig.model_validate(options)
         paths = DataLayout(data_dir.resolve()).with_models_dir(out.resolve())
         console = Console(stderr=True)
@@ -56,7 +67,8 @@ def register(app: typer.Typer) -> None:
                     bar.console.log(ev.message)
 
             try:
-                result = run_training(TrainRequest(wake_word, list(recordings), config), paths,
+                result = run_training(TrainRequest(wake_word, list(recordings), config,
+                                                   recipe or DataPlan()), paths,
                                       progress=on_progress, threads=threads)
             except WakeBuilderError as exc:
                 console.print(f"[red]error[/red] {exc.code}: {exc.message}")
