@@ -215,9 +215,9 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 
 def ensure_model(model_dir: Path | None) -> Path:
     if model_dir is not None:
         return model_dir
-    for pattern in (".pytest_cache/d/wakebuilder-trained-model-v2/models/*/*.onnx",
+    for pattern in (".pytest_cache/d/wakebuilder-trained-model-v*/models/*/*.onnx",
                     "data/bench/models/*/*.onnx"):
-        found = sorted(ROOT.glob(pattern))
+        found = sorted(ROOT.glob(pattern), reverse=True)  # the newest test model first
         if found:
             return found[0].parent
     from wakebuilder.layout import DataLayout
