@@ -137,7 +137,12 @@ async def check_recording_upload(
 ) -> RecordingCheckPublic:
     """Run the checks ``/start`` applies to each recording (decoding, too long, silent,
     clipped, no speech, too short) on one file, without starting a job. A recording that fails
-    is answered with ``ok: false`` and ``reason``, not an error status."""
+    is answered with ``ok: false`` and ``reason``, not an error status.
+
+    Decoding is bounded: more than 8 channels (``too_many_channels``), a rate outside 4-192 kHz
+    (``bad_sample_rate``) or more than 5 s (``too_long``) is refused from the header when it
+    says so, and decoding stops after 5 s of audio when it lies; ``non_finite`` for NaN or
+    infinite samples, ``undecodable`` for a file that is not audio."""
     name = display_name(audio, 0)
     max_bytes = int(settings.max_upload_file_mb * 1_000_000)
     try:

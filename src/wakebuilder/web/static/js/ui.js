@@ -12,6 +12,11 @@ const REASONS = {
   empty: "Empty file",
   undecodable: "Not a readable audio file",
   unsupported_format: "Unsupported audio format",
+  too_long_file: "Too long for a file test",
+  too_many_channels: "Too many channels",
+  bad_sample_rate: "Unsupported sample rate",
+  non_finite: "Corrupt samples (NaN or infinity)",
+  busy: "Server busy; try again",
 };
 
 export function reasonLabel(reason) {
