@@ -234,6 +234,14 @@ class CacheInfoPublic(BaseModel):
     last_built: str | None = None
     hours: float | None = None
     entries: int | None = None
+    hours_by_split: dict[str, float] | None = Field(
+        None, description="Hours of audio per split: train, validation (early stopping), "
+        "calibration (chooses the threshold), heldout (evaluation only)")
+    hours_by_split_kind: dict[str, dict[str, float]] | None = Field(
+        None, description="Hours per split and kind (speech, noise, music, tts, other)")
+    heldout_sources: list[str] | None = Field(
+        None, description="Whole sources kept for evaluation (generated streams as "
+        "generated:<name>)")
     building: bool = False
     build_job: dict[str, Any] | None = None
 

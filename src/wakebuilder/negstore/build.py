@@ -46,12 +46,19 @@ def build_negative_cache(paths: NegativePaths, *, max_workers: int = 1,
 
 
 def cache_info(paths: NegativePaths) -> dict[str, Any]:
-    """The API's cache info (available, chunk_count, size_mb, last_built) plus details."""
+    """The API's cache info (available, chunk_count, size_mb, last_built) plus details: hours
+    per split (``hours_by_split``), per split and kind (``hours_by_split_kind``, every split
+    listed), the held-out sources, entry counts per split and kind."""
     stats = NegativeStore(store_root(paths)).stats()
     pending = len(iter_negative_files(paths.negative_dir))
     return {"available": stats["available"], "chunk_count": int(stats["windows"]),
             "size_mb": round(stats["size_mb"], 2), "last_built": stats["last_built"],
             "entries": stats["entries"], "hours": round(stats["hours"], 3),
+            "hours_by_split": {split: round(sum(kinds.values()), 3)
+                               for split, kinds in stats["by_split_kind"].items()},
+            "hours_by_split_kind": {split: {k: round(h, 3) for k, h in kinds.items()}
+                                    for split, kinds in stats["by_split_kind"].items()},
+            "heldout_sources": stats["heldout_sources"],
             "by_split": stats["by_split"], "by_kind": stats["by_kind"],
             "has_natural_speech": stats["has_natural_speech"],
             "negative_files": pending}

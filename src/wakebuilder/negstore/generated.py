@@ -12,6 +12,7 @@ from wakebuilder.audio.format import SAMPLE_RATE, Samples
 from wakebuilder.augment.music import generate_music
 from wakebuilder.augment.noise import NOISE_KINDS, generate_noise
 from wakebuilder.errors import CancelledError
+from wakebuilder.negstore.kinds import GENERATED_SOURCE
 from wakebuilder.negstore.paths import NegativePaths
 from wakebuilder.negstore.splits import CALIBRATION, TRAIN
 from wakebuilder.negstore.store import NegativeStore
@@ -19,7 +20,6 @@ from wakebuilder.synthesis.generate import synthesize_many
 from wakebuilder.synthesis.phrases import general_phrases
 from wakebuilder.synthesis.registry import load_engines
 
-GENERATED_SOURCE = "generated"
 GENERATED_KINDS = ("tts", "noise", "music")
 GENERATED_VERSION = 1
 TTS_SENTENCES = 320

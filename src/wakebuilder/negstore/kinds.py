@@ -1,4 +1,5 @@
-"""The kinds of negative audio and how a source's kind is guessed; the one exclusion rule."""
+"""Sources and kinds of negative audio: how a source's kind is guessed, and the one rule that
+selects sources (exclusion by exact id or ``prefix/``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 KINDS = ("speech", "noise", "music", "tts", "other")
+GENERATED_SOURCE = "generated"
+"""The source id of the generated corpus (TTS, noise, music made on this machine)."""
 
 CORPUS_KIND_PREFIXES = {"music-": "music", "effects-": "noise"}
 """Corpus sources named ``music-*`` hold real music and ``effects-*`` real sound effects
@@ -32,6 +35,8 @@ def guess_kind(source: str, path: Path) -> str:
     return "other"
 
 
-def is_excluded(source: str, exclude: Sequence[str]) -> bool:
-    """True when ``source`` is named in ``exclude`` exactly or lies under a ``prefix/`` there."""
-    return any(source == x or (x.endswith("/") and source.startswith(x)) for x in exclude)
+def source_matches(source: str, patterns: Sequence[str]) -> bool:
+    """True when ``source`` is named in ``patterns`` exactly, or lies under one of them that
+    ends with ``/`` (``corpus/`` matches every corpus source). The one rule behind
+    ``exclude_negative_sources``: for stored embeddings and for background audio alike."""
+    return any(source == x or (x.endswith("/") and source.startswith(x)) for x in patterns)

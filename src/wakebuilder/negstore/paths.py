@@ -1,5 +1,6 @@
-"""Where the negative store and the audio it is built from live (a structural type, so any
-layout object with these folders works, such as the pipeline's paths)."""
+"""Where the negative store and the audio it is built from live: a structural type, so the
+data layout (``wakebuilder.layout.DataLayout``, the one place naming the folders) is passed
+as it is, without this package importing it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ class NegativePaths(Protocol):
     """The folders the negative store reads and writes."""
 
     @property
-    def cache_dir(self) -> Path:
-        """The cache folder; the store lives in its ``negatives`` subfolder."""
+    def negative_store_dir(self) -> Path:
+        """The negative store (``embeddings-*.f16``, ``index.json``)."""
         ...
 
     @property
@@ -28,4 +29,4 @@ class NegativePaths(Protocol):
 
 def store_root(paths: NegativePaths) -> Path:
     """Directory of the negative store."""
-    return Path(paths.cache_dir) / "negatives"
+    return Path(paths.negative_store_dir)

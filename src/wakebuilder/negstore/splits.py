@@ -1,11 +1,33 @@
-"""Which split each stored file belongs to.
+"""Which split each stored file belongs to: the split policy of the negative store.
 
-Split rule: the real-speech corpus is split by whole source, so calibration measures false
-accepts on voices the head never heard as negatives (:data:`CALIBRATION_SOURCES`, about 3.7 h
-of 17 h, in four languages); every other file (source and name) is hashed to a stable
-fraction in [0, 1) and files under :data:`CALIBRATION_FRACTION` go to calibration, so a file
-(all its segments) never straddles splits. Splits already stored are sticky. When a kind would
-otherwise have no calibration audio, its new file with the lowest hash is moved to calibration.
+There are four splits, always assigned by file or by whole source, never by window or by
+augmentation:
+
+- ``train``: negatives the heads learn from (and hard-negative mining reads);
+- ``validation``: a small share of the train sources' files (:data:`VALIDATION_FRACTION`;
+  at least one file of a kind with :data:`MIN_VALIDATION_FILES` train files, and of the real
+  and of the generated audio each), the negatives of early stopping;
+- ``calibration``: the audio that chooses the threshold: the whole corpus sources of
+  :data:`CALIBRATION_SOURCES` (voices the heads never hear as negatives, about 3.8 h in four
+  languages) plus a stable per-file fraction (:data:`CALIBRATION_FRACTION`) of every other
+  non-corpus source, and every fourth stream of the generated corpus;
+- ``heldout``: evaluation only, never used for training, early stopping, mining or the
+  threshold. It is made of WHOLE sources: per kind (speech, music, noise, tts, other), when a
+  kind has at least two sources, sources are taken in the order of a stable hash of their id
+  (SHA-256, not Python's hash) while they fit under :data:`HELDOUT_MAX` of the kind's hours,
+  until :data:`HELDOUT_MIN` is reached; when that falls short, the one source nearest 20 %
+  (at most :data:`HELDOUT_CAP`) is held out instead if it is nearer. The sources of
+  :data:`CALIBRATION_SOURCES` are never held out. The generated corpus is one source, so
+  its streams play the part of sources (``generated:<stream name>``), chosen among its
+  non-calibration streams the same way, separately from the real sources (a job on
+  generated audio alone still has held-out audio).
+
+Stored entries carry a base split (``train`` or ``calibration``, sticky, decided when a file
+is first embedded: :func:`file_split`, :func:`assign_splits`). The ``validation`` and
+``heldout`` splits are derived from the index when it is read (:func:`plan_splits`), so a
+store built by an older version gets them without re-embedding anything. The held-out choice
+depends on the sources present: adding or removing a source can change it (each model records
+the held-out sources it was measured on).
 """
 
 from __future__ import annotations
@@ -13,13 +35,32 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from wakebuilder.negstore.index import NegativeEntry, group_of
+from wakebuilder.negstore.kinds import GENERATED_SOURCE
 
 TRAIN = "train"
+VALIDATION = "validation"
 CALIBRATION = "calibration"
-SPLITS = (TRAIN, CALIBRATION)
+HELDOUT = "heldout"
+SPLITS = (TRAIN, VALIDATION, CALIBRATION, HELDOUT)
+"""Every split, in the order reports list them."""
+STORED_SPLITS = (TRAIN, CALIBRATION)
+"""The base splits written into ``index.json``."""
 CALIBRATION_FRACTION = 0.2
+VALIDATION_FRACTION = 0.05
+HELDOUT_MIN = 0.15
+HELDOUT_TARGET = 0.2
+HELDOUT_MAX = 0.25
+HELDOUT_CAP = 0.35
+"""No kind ever has more than this share of its hours held out."""
+MIN_VALIDATION_FILES = 8
+"""A kind needs this many train files before one of them is sure to go to validation (with
+fewer, only the stable fraction decides, so small kinds keep their few files for training)."""
+MIN_GROUP_VALIDATION_FILES = 3
+"""Real sources and the generated corpus each get at least one validation file when they have
+this many train files."""
 CORPUS_PREFIX = "corpus/"
 CALIBRATION_SOURCES = frozenset({
     "corpus/drascula-en",  # English game voice acting, 0.8 h
@@ -28,6 +69,7 @@ CALIBRATION_SOURCES = frozenset({
     "corpus/asterisk-ru",  # Russian telephone prompts, 0.4 h
     "corpus/ktuberling",  # single words in ~26 languages, 0.5 h
 })
+
 
 def stable_fraction(key: str) -> float:
     """A fraction in [0, 1) that depends only on ``key`` (SHA-256, not Python's hash)."""
@@ -74,3 +116,114 @@ def assign_splits(items: Sequence[tuple[str, str, str]],
             chosen = min(idx, key=lambda i: stable_fraction(file_key(*items[i][1:])))
             out[chosen] = CALIBRATION
     return out
+
+
+def unit_of(source: str, name: str) -> str:
+    """What is held out as a whole: the source, or for the generated corpus one stream."""
+    return f"{GENERATED_SOURCE}:{name}" if source == GENERATED_SOURCE else source
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """The derived splits of one index version: held-out units and validation files."""
+
+    heldout: frozenset[str]
+    validation: frozenset[tuple[str, str]]
+
+    def split_of(self, entry: NegativeEntry) -> str:
+        """The effective split of a stored entry."""
+        if unit_of(entry.source, entry.name) in self.heldout:
+            return HELDOUT
+        if entry.split == CALIBRATION:
+            return CALIBRATION
+        return VALIDATION if entry.key in self.validation else TRAIN
+
+    @property
+    def heldout_sources(self) -> list[str]:
+        """The held-out sources (and generated streams), sorted."""
+        return sorted(self.heldout)
+
+
+def _choose_heldout(units: dict[str, float], eligible: set[str]) -> set[str]:
+    """Whole units of one kind to hold out, in stable-hash order, aiming at 15-25 % of hours.
+
+    When the units that fit under 25 % give less than 15 %, one unit closer to 20 % (at most
+    :data:`HELDOUT_CAP` of the hours) is held out instead, so one big source does not leave
+    its kind with a sliver of held-out audio."""
+    if len(units) < 2:
+        return set()
+    total = sum(units.values())
+    if total <= 0:
+        return set()
+    order = sorted(eligible, key=lambda u: (stable_fraction(f"heldout|{u}"), u))
+    chosen: set[str] = set()
+    held = 0.0
+    for unit in order:
+        if held >= HELDOUT_MIN * total:
+            break
+        if held + units[unit] <= HELDOUT_MAX * total:
+            chosen.add(unit)
+            held += units[unit]
+    if held < HELDOUT_MIN * total:
+        target = HELDOUT_TARGET * total
+        single = [u for u in order if units[u] <= HELDOUT_CAP * total]
+        best = min(single, key=lambda u: abs(units[u] - target), default=None)
+        if best is not None and abs(units[best] - target) < abs(held - target):
+            return {best}
+    return chosen
+
+
+def _choose_validation(files: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Validation files among one kind's train files: a stable fraction, at least one."""
+    if not files:
+        return set()
+    ranked = sorted(files, key=lambda k: (stable_fraction(f"validation|{file_key(*k)}"), k))
+    chosen = {k for k in ranked
+              if stable_fraction(f"validation|{file_key(*k)}") < VALIDATION_FRACTION}
+    if not chosen and len(files) >= MIN_VALIDATION_FILES:
+        chosen.add(ranked[0])
+    return chosen
+
+
+def plan_splits(entries: Iterable[NegativeEntry]) -> SplitPlan:
+    """Derive the held-out units and validation files from the stored entries (see the
+    module docstring). Deterministic: the same entries always give the same plan."""
+    seconds: dict[str, float] = defaultdict(float)
+    kind_seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    base: dict[str, set[str]] = defaultdict(set)
+    files: dict[tuple[str, str], tuple[str, str, str]] = {}  # file -> (unit, kind, base split)
+    for e in entries:
+        unit = unit_of(e.source, e.name)
+        seconds[unit] += e.seconds
+        kind_seconds[unit][e.kind] += e.seconds
+        base[unit].add(e.split)
+        files.setdefault(e.key, (unit, e.kind, e.split))
+    # Units grouped by (generated?, main kind): real sources and generated streams apart.
+    groups: dict[tuple[bool, str], dict[str, float]] = defaultdict(dict)
+    for unit, hours in seconds.items():
+        kind = max(kind_seconds[unit].items(), key=lambda kv: (kv[1], kv[0]))[0]
+        groups[(unit.startswith(f"{GENERATED_SOURCE}:"), kind)][unit] = hours
+    heldout: set[str] = set()
+    for (generated, _), units in groups.items():
+        if generated:  # only train streams: the calibration streams stay calibration
+            eligible = {u for u in units if base[u] == {TRAIN}}
+        else:
+            eligible = {u for u in units if u not in CALIBRATION_SOURCES}
+        heldout |= _choose_heldout(units, eligible)
+    train_files: dict[tuple[bool, str], list[tuple[str, str]]] = defaultdict(list)
+    for key, (unit, kind, split) in files.items():
+        if unit not in heldout and split != CALIBRATION:
+            train_files[(unit.startswith(f"{GENERATED_SOURCE}:"), kind)].append(key)
+    validation: set[tuple[str, str]] = set()
+    for generated in (False, True):
+        chosen: set[tuple[str, str]] = set()
+        pool: list[tuple[str, str]] = []
+        for (gen, _), keys in train_files.items():
+            if gen == generated:
+                chosen |= _choose_validation(keys)
+                pool += keys
+        if not chosen and len(pool) >= MIN_GROUP_VALIDATION_FILES:
+            chosen.add(min(pool, key=lambda k: (stable_fraction(f"validation|{file_key(*k)}"),
+                                                k)))
+        validation |= chosen
+    return SplitPlan(frozenset(heldout), frozenset(validation))

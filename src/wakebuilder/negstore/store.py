@@ -3,12 +3,14 @@
 Layout of ``root``:
 
 - ``embeddings-<gen>.f16``: one growing array of float16 rows ``(N, 96)``, appended to;
-- ``index.json``: entries (source, name, segment, offset, frames, seconds, split, kind,
+- ``index.json``: entries (source, name, segment, offset, frames, seconds, base split, kind,
   fingerprint) plus the committed row count, replaced atomically after each append batch;
 - ``.lock``: an ``fcntl`` lock held by every writer, so builds never interleave.
 
 Rows past the committed count (an interrupted build) are ignored by readers and truncated by
-the next writer. Readers map the data file read-only.
+the next writer. Readers map the data file read-only. Readers see each entry in its effective
+split (train, validation, calibration or heldout), derived from the index by
+:func:`~wakebuilder.negstore.splits.plan_splits`.
 """
 
 from __future__ import annotations
@@ -41,8 +43,17 @@ from wakebuilder.negstore.embedding import (
     run_files,
 )
 from wakebuilder.negstore.index import IndexState, NegativeEntry, group_of, load_index, save_index
-from wakebuilder.negstore.kinds import KINDS, guess_kind, is_excluded
-from wakebuilder.negstore.splits import CALIBRATION, SPLITS, TRAIN, assign_splits, hash_split
+from wakebuilder.negstore.kinds import KINDS, guess_kind, source_matches
+from wakebuilder.negstore.splits import (
+    CALIBRATION,
+    SPLITS,
+    STORED_SPLITS,
+    TRAIN,
+    SplitPlan,
+    assign_splits,
+    hash_split,
+    plan_splits,
+)
 
 __all__ = ["BuildReport", "NegativeEntry", "NegativeStore", "guess_kind", "CALIBRATION",
            "TRAIN", "KINDS"]
@@ -93,6 +104,7 @@ class NegativeStore:
         self._batch_new: list[NegativeEntry] | None = None
         self._last_commit = 0.0
         self._tables: dict[tuple[Any, ...], tuple[list[NegativeEntry], _WindowTable | None]] = {}
+        self._view: tuple[list[NegativeEntry], list[NegativeEntry], SplitPlan] | None = None
 
     # ----------------------------------------------------------------- reading
     @property
@@ -128,14 +140,34 @@ class NegativeStore:
                                    "re-read them") from None
         return self._mmap
 
+    def _effective(self) -> tuple[list[NegativeEntry], SplitPlan]:
+        """Entries in their effective splits, and the plan, memoised per index version."""
+        version = self._current().entries
+        if self._view is None or self._view[0] is not version:
+            plan = plan_splits(version)
+            view = [e if (split := plan.split_of(e)) == e.split else replace(e, split=split)
+                    for e in version]
+            self._view = (version, view, plan)
+        return self._view[1], self._view[2]
+
+    def split_plan(self) -> SplitPlan:
+        """The derived splits of the current index (held-out sources, validation files)."""
+        return self._effective()[1]
+
     def entries(self, split: str | None = None, kind: str | Sequence[str] | None = None,
-                *, exclude_sources: Sequence[str] = ()) -> list[NegativeEntry]:
-        """Stored entries, optionally only one split and one kind (or several kinds), without
-        the sources named in ``exclude_sources`` (exact names or ``prefix/`` prefixes)."""
+                *, exclude_sources: Sequence[str] = (),
+                only_sources: Sequence[str] | None = None) -> list[NegativeEntry]:
+        """Stored entries in their effective split, optionally only one split and one kind
+        (or several kinds), without the sources named in ``exclude_sources`` and, when
+        ``only_sources`` is given, only the sources it names (both: exact ids or ``prefix/``,
+        see :func:`~wakebuilder.negstore.kinds.source_matches`)."""
+        if split is not None and split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
         kinds = {kind} if isinstance(kind, str) else (set(kind) if kind is not None else None)
-        return [e for e in self._current().entries
+        return [e for e in self._effective()[0]
                 if (split is None or e.split == split) and (kinds is None or e.kind in kinds)
-                and not is_excluded(e.source, exclude_sources)]
+                and not source_matches(e.source, exclude_sources)
+                and (only_sources is None or source_matches(e.source, only_sources))]
 
     def embeddings(self, entry: NegativeEntry, dtype: npt.DTypeLike = np.float32
                    ) -> npt.NDArray[Any]:
@@ -144,18 +176,20 @@ class NegativeStore:
         return rows if np.dtype(dtype) == np.float16 else rows.astype(dtype)
 
     def _window_table(self, split: str, kinds: Sequence[str] | None,
-                      exclude_sources: Sequence[str]) -> _WindowTable | None:
+                      exclude_sources: Sequence[str],
+                      only_sources: Sequence[str] | None = None) -> _WindowTable | None:
         """Window counts, offsets and their cumulative sum for eligible entries, memoised until
         the index changes (a training job samples every step; scanning the index each time
         cost more than the optimiser step). The index builds a new entry list on every change,
         so the list's identity is the version."""
         version = self._current().entries
         key = (split, tuple(sorted(kinds)) if kinds is not None else None,
-               tuple(exclude_sources))
+               tuple(exclude_sources), None if only_sources is None else tuple(only_sources))
         cached = self._tables.get(key)
         if cached is not None and cached[0] is version:
             return cached[1]
-        eligible = [e for e in self.entries(split, kinds, exclude_sources=exclude_sources)
+        eligible = [e for e in self.entries(split, kinds, exclude_sources=exclude_sources,
+                                            only_sources=only_sources)
                     if e.frames >= WINDOW_FRAMES]
         table = None
         if eligible:
@@ -167,10 +201,11 @@ class NegativeStore:
 
     def sample_windows(self, n: int, rng: np.random.Generator, *, split: str = TRAIN,
                        kinds: Sequence[str] | None = None,
-                       exclude_sources: Sequence[str] = ()) -> npt.NDArray[np.float32]:
+                       exclude_sources: Sequence[str] = (),
+                       only_sources: Sequence[str] | None = None) -> npt.NDArray[np.float32]:
         """``n`` random 16-frame windows ``(n, 16, 96)``, uniform over all windows of eligible
         entries (entries of at least 16 frames); a window never crosses an entry boundary."""
-        table = self._window_table(split, kinds, exclude_sources)
+        table = self._window_table(split, kinds, exclude_sources, only_sources)
         if n <= 0 or table is None:
             if n > 0:
                 raise ValueError(f"no {split} negatives of kinds {kinds} with "
@@ -187,22 +222,28 @@ class NegativeStore:
         return out
 
     def streams(self, split: str = CALIBRATION, kinds: Sequence[str] | None = None,
-                exclude_sources: Sequence[str] = ()
+                exclude_sources: Sequence[str] = (), only_sources: Sequence[str] | None = None
                 ) -> Iterator[tuple[NegativeEntry, npt.NDArray[np.float32]]]:
         """Each entry of a split with its float32 embeddings, for calibration streams."""
-        for entry in self.entries(split, kinds, exclude_sources=exclude_sources):
+        for entry in self.entries(split, kinds, exclude_sources=exclude_sources,
+                                  only_sources=only_sources):
             yield entry, self.embeddings(entry)
 
     def stats(self) -> dict[str, Any]:
-        """Counts, hours per split and kind, size, last build time, natural speech present."""
+        """Counts, hours per split, per kind and per split and kind, the held-out sources,
+        size, last build time, natural speech present."""
         state = self._current()
+        entries, plan = self._effective()
         by: dict[str, dict[str, dict[str, float]]] = {"split": {}, "kind": {}}
-        for e in state.entries:
+        by_split_kind: dict[str, dict[str, float]] = {s: {} for s in SPLITS}
+        for e in entries:
             for axis, key in (("split", e.split), ("kind", e.kind)):
                 slot = by[axis].setdefault(key, {"entries": 0, "frames": 0, "hours": 0.0})
                 slot["entries"] += 1
                 slot["frames"] += e.frames
                 slot["hours"] += e.seconds / 3600.0
+            cell = by_split_kind[e.split]
+            cell[e.kind] = cell.get(e.kind, 0.0) + e.seconds / 3600.0
         size = state.frames * ROW_BYTES
         if self.index_path.exists():
             size += self.index_path.stat().st_size
@@ -214,9 +255,11 @@ class NegativeStore:
             "hours": sum(e.seconds for e in state.entries) / 3600.0,
             "by_split": by["split"],
             "by_kind": by["kind"],
+            "by_split_kind": by_split_kind,
+            "heldout_sources": plan.heldout_sources,
             "size_mb": size / 1e6,
             "last_built": state.last_built,
-            "has_natural_speech": any(e.kind == "speech" for e in state.entries),
+            "has_natural_speech": any(e.kind == "speech" for e in entries),
         }
 
     # ----------------------------------------------------------------- locking
@@ -307,8 +350,8 @@ class NegativeStore:
         """
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-        if split is not None and split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
+        if split is not None and split not in STORED_SPLITS:
+            raise ValueError(f"split must be one of {STORED_SPLITS}, not {split!r}")
         embed = self._embedder or default_embedder()
         segments = embed_samples(samples, embed)
         digest = hashlib.sha1(np.asarray(samples, np.float32).tobytes()).hexdigest()[:16]
