@@ -4,9 +4,9 @@ There are four splits, always assigned by file or by whole source, never by wind
 augmentation:
 
 - ``train``: negatives the heads learn from (and hard-negative mining reads);
-- ``validation``: a small share of the train sources' files (:data:`VALIDATION_FRACTION`;
-  at least one file of a kind with :data:`MIN_VALIDATION_FILES` train files, and of the real
-  and of the generated audio each), the negatives of early stopping;
+- ``validation``: a small share of the train sources' files (:data:`VALIDATION_FRACTION`,
+  at least one, of each kind with :data:`MIN_VALIDATION_FILES` train files or more; at least
+  one file of the real and one of the generated audio), the negatives of early stopping;
 - ``calibration``: the audio that chooses the threshold: the whole corpus sources of
   :data:`CALIBRATION_SOURCES` (voices the heads never hear as negatives, about 3.8 h in four
   languages) plus a stable per-file fraction (:data:`CALIBRATION_FRACTION`) of every other
@@ -56,8 +56,8 @@ HELDOUT_MAX = 0.25
 HELDOUT_CAP = 0.35
 """No kind ever has more than this share of its hours held out."""
 MIN_VALIDATION_FILES = 8
-"""A kind needs this many train files before one of them is sure to go to validation (with
-fewer, only the stable fraction decides, so small kinds keep their few files for training)."""
+"""A kind gives validation files only when it has this many train files (small kinds, such as
+the six generated noise streams, keep theirs for training)."""
 MIN_GROUP_VALIDATION_FILES = 3
 """Real sources and the generated corpus each get at least one validation file when they have
 this many train files."""
@@ -173,16 +173,18 @@ def _choose_heldout(units: dict[str, float], eligible: set[str]) -> set[str]:
     return chosen
 
 
+def _validation_rank(key: tuple[str, str]) -> float:
+    return stable_fraction(f"validation|{key[0]}|{key[1]}")
+
+
 def _choose_validation(files: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Validation files among one kind's train files: a stable fraction, at least one."""
-    if not files:
+    """Validation files among one kind's train files: a stable fraction, at least one; none
+    when the kind has fewer than :data:`MIN_VALIDATION_FILES` train files."""
+    if len(files) < MIN_VALIDATION_FILES:
         return set()
-    ranked = sorted(files, key=lambda k: (stable_fraction(f"validation|{file_key(*k)}"), k))
-    chosen = {k for k in ranked
-              if stable_fraction(f"validation|{file_key(*k)}") < VALIDATION_FRACTION}
-    if not chosen and len(files) >= MIN_VALIDATION_FILES:
-        chosen.add(ranked[0])
-    return chosen
+    ranks = {k: _validation_rank(k) for k in files}
+    chosen = {k for k, r in ranks.items() if r < VALIDATION_FRACTION}
+    return chosen or {min(files, key=lambda k: (ranks[k], k))}
 
 
 def plan_splits(entries: Iterable[NegativeEntry]) -> SplitPlan:
@@ -223,7 +225,6 @@ def plan_splits(entries: Iterable[NegativeEntry]) -> SplitPlan:
                 chosen |= _choose_validation(keys)
                 pool += keys
         if not chosen and len(pool) >= MIN_GROUP_VALIDATION_FILES:
-            chosen.add(min(pool, key=lambda k: (stable_fraction(f"validation|{file_key(*k)}"),
-                                                k)))
+            chosen.add(min(pool, key=lambda k: (_validation_rank(k), k)))
         validation |= chosen
     return SplitPlan(frozenset(heldout), frozenset(validation))
