@@ -104,3 +104,23 @@ def test_cli_refuses_bad_binds_with_a_reason(args: list[str], words: str,
     result = CliRunner().invoke(app, [*args, "--data-dir", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert words in result.output
+
+
+def test_info_languages_come_from_the_manifest_else_english() -> None:
+    from wakebuilder.detection.config import DetectorConfig
+    from wakebuilder.modelstore.manifest import ModelManifest
+    from wakebuilder.wyoming_server.info import build_info
+
+    def manifest(model_id: str, **training: object) -> ModelManifest:
+        return ModelManifest(id=model_id, wake_word=model_id.replace("_", " "), threshold=0.5,
+                             detector=DetectorConfig(), training_config=training)
+
+    info = build_info([manifest("hallo_welt", language="de"), manifest("hey_you"),
+                       manifest("both", languages=["en", "fr"])])
+    models = info.wake[0].models
+    assert [(m.name, m.phrase, m.languages) for m in models] == [
+        ("hallo_welt", "hallo welt", ["de"]), ("hey_you", "hey you", ["en"]),
+        ("both", "both", ["en", "fr"])]
+    from wyoming.info import Info
+
+    assert Info.from_event(info.event()) == info  # survives the wire format
