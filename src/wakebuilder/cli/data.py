@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from wakebuilder.cli.context import cli_state
 from wakebuilder.corpus.fetch import fetch_corpus
 from wakebuilder.corpus.model import KINDS, CorpusProgress
 from wakebuilder.corpus.sources import get_sources
@@ -19,7 +20,12 @@ corpus_app = typer.Typer(help="Real speech, music and effects for negatives, fro
                          no_args_is_help=True)
 cache_app = typer.Typer(help="The negative feature store used by every training job.",
                         no_args_is_help=True)
-DATA_DIR = typer.Option(Path("data"), "--data-dir", help="Data directory")
+DATA_DIR = typer.Option(None, "--data-dir", help="Data directory (default: wakebuilder "
+                        "--data-dir, WAKEBUILDER_DATA_DIR, or data)")
+
+
+def _layout(ctx: typer.Context, data_dir: Path | None) -> DataLayout:
+    return cli_state(ctx).layout(data_dir=data_dir.resolve() if data_dir else None)
 
 
 @corpus_app.command("list")
@@ -30,7 +36,7 @@ def corpus_list() -> None:
 
 
 @corpus_app.command("fetch")
-def corpus_fetch(data_dir: Path = DATA_DIR,
+def corpus_fetch(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
                  source: list[str] = typer.Option(None, "--source",
                                                   help="Only these sources (repeatable)"),
                  kind: list[str] = typer.Option(None, "--kind",
@@ -51,8 +57,8 @@ def corpus_fetch(data_dir: Path = DATA_DIR,
                                  param_hint="--kind")
     ids = source or ([s.id for s in get_sources(kinds=kind)] if kind else None)
     try:
-        manifest = fetch_corpus(data_dir.resolve() / "negative" / "corpus",
-                                sources=ids, progress=on_progress)
+        manifest = fetch_corpus(_layout(ctx, data_dir).corpus_dir, sources=ids,
+                                progress=on_progress)
     except WakeBuilderError as exc:
         if optional:
             console.print(f"[yellow]warning[/yellow] corpus not fetched: {exc.message}")
@@ -69,7 +75,7 @@ def corpus_fetch(data_dir: Path = DATA_DIR,
 
 
 @cache_app.command("build")
-def cache_build(data_dir: Path = DATA_DIR,
+def cache_build(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
                 max_workers: int = typer.Option(1, help="Worker processes")) -> None:
     """Embed the generated corpus and every file under DATA_DIR/negative (incremental)."""
     console = Console(stderr=True)
@@ -81,21 +87,21 @@ def cache_build(data_dir: Path = DATA_DIR,
             last["pct"] = pct
             console.log(f"{pct:3d}% {message}")
 
-    report = build_negative_cache(DataLayout(data_dir.resolve()),
+    report = build_negative_cache(_layout(ctx, data_dir),
                                   max_workers=max_workers, progress=on_progress)
     typer.echo(json.dumps(report, indent=2))
 
 
 @cache_app.command("info")
-def cache_info_cmd(data_dir: Path = DATA_DIR) -> None:
+def cache_info_cmd(ctx: typer.Context, data_dir: Path | None = DATA_DIR) -> None:
     """Print the negative cache statistics as JSON."""
-    typer.echo(json.dumps(cache_info(DataLayout(data_dir.resolve())), indent=2))
+    typer.echo(json.dumps(cache_info(_layout(ctx, data_dir)), indent=2))
 
 
 @cache_app.command("clear")
-def cache_clear(data_dir: Path = DATA_DIR) -> None:
+def cache_clear(ctx: typer.Context, data_dir: Path | None = DATA_DIR) -> None:
     """Delete every stored negative embedding."""
-    clear_cache(DataLayout(data_dir.resolve()))
+    clear_cache(_layout(ctx, data_dir))
     typer.echo("cache cleared")
 
 

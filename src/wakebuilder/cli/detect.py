@@ -10,11 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from wakebuilder.audio.io import LOCAL_LIMITS, iter_audio
+from wakebuilder.cli.context import cli_state
 from wakebuilder.detection.config import DetectorConfig
 from wakebuilder.detection.file import FileDetections, detect_blocks, detect_stream
 from wakebuilder.detection.model import WakeModel
 from wakebuilder.errors import WakeBuilderError
+from wakebuilder.layout import DataLayout
 from wakebuilder.modelstore.manifest import ModelManifest
+from wakebuilder.wakeword import is_valid_id
 
 
 def load_model_dir(model_dir: Path) -> tuple[WakeModel, ModelManifest]:
@@ -25,6 +28,20 @@ def load_model_dir(model_dir: Path) -> tuple[WakeModel, ModelManifest]:
     manifest = ModelManifest.model_validate_json(manifests[0].read_text())
     model = WakeModel(model_dir / f"{manifest.id}.onnx", name=manifest.wake_word)
     return model, manifest
+
+
+def resolve_model(ref: str, layout: DataLayout) -> Path:
+    """A model directory from ``--model``: a directory path, or a model id in the layout's
+    models (custom first, then default)."""
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        return path
+    if is_valid_id(ref):
+        for base in (layout.models_dir, layout.default_models_dir):
+            if base is not None and (base / ref / f"{ref}.json").is_file():
+                return base / ref
+    raise typer.BadParameter(f"{ref!r} is neither a model directory nor the id of a model in "
+                             f"{layout.models_dir}", param_hint="--model")
 
 
 detect_file = detect_stream
@@ -43,14 +60,19 @@ def register(app: typer.Typer) -> None:
 
     @app.command("detect")
     def detect_cmd(
+        ctx: typer.Context,
         audio: Path = typer.Argument(..., exists=True, dir_okay=False, help="Audio file"),
-        model_dir: Path = typer.Option(..., "--model", exists=True, file_okay=False,
-                                       help="Model directory (holds {id}.onnx and {id}.json)"),
+        model_ref: str = typer.Option(..., "--model", help="Model directory (holds {id}.onnx "
+                                      "and {id}.json), or the id of a model in the data "
+                                      "directory (--data-dir, WAKEBUILDER_DATA_DIR)"),
         threshold: float | None = typer.Option(None, help="Override the calibrated threshold"),
         as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+        data_dir: Path | None = typer.Option(None, "--data-dir", help="Data directory whose "
+                                             "models/ --model ids name"),
     ) -> None:
         """Print every detection in AUDIO with its time and score."""
         try:
+            model_dir = resolve_model(model_ref, cli_state(ctx).layout(data_dir=data_dir))
             model, manifest = load_model_dir(model_dir)
             config = manifest.detector
             if threshold is not None:

@@ -34,7 +34,8 @@ def serve(*, host: str | None = None, port: int | None = None, data_dir: Path | 
     import uvicorn
 
     from wakebuilder.api.app import create_app
-    from wakebuilder.cli.wyoming import run_with_api, settings_from
+    from wakebuilder.cli.context import settings_from
+    from wakebuilder.cli.wyoming import run_with_api
 
     overrides = {k: v for k, v in (("host", host), ("port", port), ("data_dir", data_dir),
                                    ("allow_remote", allow_remote), ("wyoming_uri", wyoming))
@@ -53,6 +54,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("serve")
     def serve_cmd(
+        ctx: typer.Context,
         host: str | None = typer.Option(None, "--host", help="Bind address (default "
                                         f"{_DEFAULTS['host']}, or WAKEBUILDER_HOST)"),
         port: int | None = typer.Option(None, "--port", "-p", help="Port (default "
@@ -69,5 +71,8 @@ def register(app: typer.Typer) -> None:
                                            "host needs --allow-remote)"),
     ) -> None:
         """Serve the REST API, its docs (/docs) and the web UI."""
-        serve(host=host, port=port, data_dir=data_dir, allow_remote=allow_remote,
+        from wakebuilder.cli.context import cli_state
+
+        global_dir = cli_state(ctx).overrides.get("data_dir")  # wakebuilder --data-dir
+        serve(host=host, port=port, data_dir=data_dir or global_dir, allow_remote=allow_remote,
               log_level=log_level, wyoming=wyoming)

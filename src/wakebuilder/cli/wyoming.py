@@ -8,28 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from pydantic import ValidationError
 
+from wakebuilder.cli.context import cli_state
 from wakebuilder.errors import WakeBuilderError
-from wakebuilder.settings import Settings, load_settings
+from wakebuilder.settings import Settings
 
 _DEFAULTS = {name: field.default for name, field in Settings.model_fields.items()}
 
 REMOTE_HELP = ("Allow a non-loopback bind address (needed for Home Assistant on another "
                "machine, e.g. --uri tcp://0.0.0.0:10400). Anyone who can reach the port can "
                "list and use your models; there is no authentication in the Wyoming protocol")
-
-
-def settings_from(**overrides: Any) -> Settings:
-    """Settings from the environment plus the given (non-None) options; exit 2 if invalid."""
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        for err in exc.errors():
-            where = ".".join(str(part) for part in err["loc"])
-            message = err["msg"].removeprefix("Value error, ")
-            typer.echo(f"error: {where + ': ' if where else ''}{message}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def wyoming_config(settings: Settings) -> Any:
@@ -85,6 +73,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("wyoming")
     def wyoming_cmd(
+        ctx: typer.Context,
         uri: str | None = typer.Option(None, "--uri", help="tcp://HOST:PORT or unix://PATH "
                                        f"(default {_DEFAULTS['wyoming_uri']}, or "
                                        "WAKEBUILDER_WYOMING_URI)"),
@@ -110,9 +99,10 @@ def register(app: typer.Typer) -> None:
         """
         from wakebuilder.wyoming_server.server import run
 
-        settings = settings_from(wyoming_uri=uri, data_dir=data_dir, allow_remote=allow_remote,
-                                 wyoming_zeroconf=zeroconf,
-                                 wyoming_zeroconf_name=zeroconf_name, wyoming_threads=threads)
+        settings = cli_state(ctx).settings_with(
+            wyoming_uri=uri, data_dir=data_dir, allow_remote=allow_remote,
+            wyoming_zeroconf=zeroconf, wyoming_zeroconf_name=zeroconf_name,
+            wyoming_threads=threads)
         try:
             run(model_store(settings), wyoming_config(settings))
         except WakeBuilderError as exc:
