@@ -5,6 +5,10 @@ one. Training is slow, so the model and its data directory (generated negatives,
 live in pytest's cache directory (``.pytest_cache``) and are reused by later sessions;
 ``pytest --cache-clear`` or ``WAKEBUILDER_TEST_RETRAIN=1`` trains afresh. A file lock keeps
 concurrent sessions from training at the same time.
+
+``negative_store_template`` is the one shared negative store of the slow tests: the generated
+corpus, synthesised and embedded once (cached the same way, keyed by a hash of the code that
+makes it); :func:`seed_negative_store` gives a test's data directory its own copy.
 """
 
 from __future__ import annotations
@@ -58,6 +62,54 @@ def _add_natural_negatives(negative_dir: Path, per_word: int = 60) -> None:
             sf.write(target / src.name, data, rate)
 
 
+NEGATIVE_STORE_CODE = ("negstore", "synthesis", "augment", "features")
+"""Packages whose code decides what the generated negative corpus holds."""
+
+
+def _negative_store_key() -> str:
+    """A short hash of the code that makes the generated corpus (a change rebuilds it)."""
+    import hashlib
+
+    src = Path(__file__).resolve().parents[1] / "src" / "wakebuilder"
+    digest = hashlib.sha256()
+    for package in NEGATIVE_STORE_CODE:
+        for path in sorted((src / package).rglob("*.py")):
+            digest.update(path.relative_to(src).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@pytest.fixture(scope="session")
+def negative_store_template(request: pytest.FixtureRequest) -> Path:
+    """A data directory whose negative store holds the generated corpus (TTS sentences,
+    noise, music: synthesised and embedded once, then reused by later sessions from
+    ``.pytest_cache``, keyed by a hash of the code that makes it). Read-only: give each test
+    its own copy with :func:`seed_negative_store`."""
+    root = Path(request.config.cache.mkdir(f"wakebuilder-negatives-{_negative_store_key()}"))
+    data = root / "data"
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "complete").exists():
+            from wakebuilder.layout import DataLayout
+            from wakebuilder.negstore.build import build_negative_cache
+
+            shutil.rmtree(data, ignore_errors=True)
+            build_negative_cache(DataLayout(data))
+            (root / "complete").touch()
+    return data
+
+
+def seed_negative_store(template: Path, data_dir: Path) -> Path:
+    """Give ``data_dir`` (a data directory) a copy of the template's negative store, replacing
+    any store it had; returns ``data_dir``."""
+    from wakebuilder.layout import DataLayout
+
+    src, dst = DataLayout(template).negative_store_dir, DataLayout(data_dir).negative_store_dir
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".lock"))
+    return data_dir
+
+
 def _model_dir(models: Path) -> Path | None:
     """The one complete model directory under ``models`` (``{id}.json`` and ``{id}.onnx``)."""
     for d in sorted(models.iterdir()) if models.is_dir() else []:
@@ -89,6 +141,8 @@ def trained_model_dir(request: pytest.FixtureRequest) -> Path:
 
             shutil.rmtree(models, ignore_errors=True)
             paths = DataLayout(root / "data").with_models_dir(models)
+            seed_negative_store(request.getfixturevalue("negative_store_template"),
+                                paths.data_dir)
             _add_natural_negatives(paths.negative_dir)
             from wakebuilder.negstore.build import build_negative_cache
 

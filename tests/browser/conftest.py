@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import seed_negative_store
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("WAKEBUILDER_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "test-artifacts" / "ui"
@@ -155,37 +157,16 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-NEGATIVES = Path("cache") / "negatives"
-
-
-def _negatives_seed(request: pytest.FixtureRequest) -> Path | None:
-    """Where a negative feature store from an earlier run is kept (pytest's cache)."""
-    cache = getattr(request.config, "cache", None)
-    if cache is None or os.environ.get("WAKEBUILDER_UI_FRESH") == "1":
-        return None
-    return Path(cache.mkdir("wakebuilder-ui-negatives")) / "negatives"
-
-
 @pytest.fixture
 def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
-    """A server on a fresh data directory.
-
-    The first run builds the generated-negative feature store (about a minute); later runs
-    start from a copy of it kept in pytest's cache, like a user whose cache is already built
-    (``WAKEBUILDER_UI_FRESH=1`` or ``--cache-clear`` starts from nothing).
-    """
+    """A server on a fresh data directory whose negative store already holds the generated
+    corpus (a copy of the shared ``negative_store_template``, like a user whose cache is
+    built; ``WAKEBUILDER_UI_FRESH=1`` starts from nothing)."""
     data = tmp_path / "data"
-    seed = _negatives_seed(request)
-    if seed is not None and (seed / "index.json").is_file():
-        shutil.copytree(seed, data / NEGATIVES)
+    if os.environ.get("WAKEBUILDER_UI_FRESH") != "1":
+        seed_negative_store(request.getfixturevalue("negative_store_template"), data)
     srv = start_server(data, tmp_path / "server.log")
     try:
         yield srv
     finally:
         stop_server(srv)
-        built = data / NEGATIVES
-        if seed is not None and not seed.exists() and (built / "index.json").is_file():
-            tmp = seed.with_name(seed.name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(built, tmp, ignore=shutil.ignore_patterns(".lock"))
-            tmp.rename(seed)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.conftest import seed_negative_store
 from tests.helpers import noise
 from wakebuilder.audio.io import decode_audio
 from wakebuilder.cli.detect import detect_file, load_model_dir
@@ -22,8 +23,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, computer_clips: list[Path]):  # type: ignore[no-untyped-def]
-    data = tmp_path_factory.mktemp("data")
+def trained(tmp_path_factory: pytest.TempPathFactory, computer_clips: list[Path],  # type: ignore[no-untyped-def]
+            negative_store_template: Path):
+    data = seed_negative_store(negative_store_template, tmp_path_factory.mktemp("data"))
     events = []
     result = run_training(TrainRequest("computer", computer_clips[:3], fast_config(seed=1)),
                           DataLayout(data), progress=events.append)
