@@ -23,7 +23,7 @@ from wakebuilder.modelstore.calibration import (
 from wakebuilder.modelstore.manifest import ModelManifest
 from wakebuilder.modelstore.metrics import ParityDiffs
 from wakebuilder.modelstore.tflite import export_tflite
-from wakebuilder.modelstore.tflite_reference import run_tflite
+from wakebuilder.modelstore.tflite_reference import TFLiteReference
 from wakebuilder.training.head import AveragedHeads, HeadConfig, WakeHead
 
 PARITY_TOLERANCE = 1e-4
@@ -98,8 +98,8 @@ def check_calibration(onnx_path: Path, tflite_path: Path, threshold: float, *, n
     ok = (raw > 1e-3) & (raw < 1 - 1e-3)
     transform = float(np.max(np.abs(calibrate(raw[ok], threshold) - onnx_cal[ok]),
                              initial=0.0))
-    data = tflite_path.read_bytes()
-    tfl = np.array([run_tflite(data, w[None])[0].item() for w in x], np.float32)
+    reference = TFLiteReference(tflite_path.read_bytes())
+    tfl = np.array([reference(w[None])[0].item() for w in x], np.float32)
     diffs = {"onnx_transform_max_diff": transform,
              "tflite_reference_max_diff": float(np.max(np.abs(tfl - onnx_cal)))}
     litert = _litert_scores(tflite_path, x)

@@ -55,33 +55,48 @@ def _conv2d(x: FloatArray, w: FloatArray, b: FloatArray, opts: Any) -> FloatArra
     return _act(out + b, opts.FusedActivationFunction())
 
 
+class TFLiteReference:
+    """A ``.tflite`` file read once (constants, operators), then run on any number of inputs."""
+
+    def __init__(self, data: bytes) -> None:
+        model = tflite.Model.GetRootAsModel(data, 0)
+        sg = model.Subgraphs(0)
+        self.constants: dict[int, npt.NDArray[Any]] = {}
+        for i in range(sg.TensorsLength()):
+            t = sg.Tensors(i)
+            buf = model.Buffers(t.Buffer())
+            if buf.DataLength():
+                dtype = {TensorType.FLOAT32: np.float32, TensorType.INT32: np.int32}[t.Type()]
+                self.constants[i] = np.frombuffer(buf.DataAsNumpy().tobytes(), dtype=dtype
+                                                  ).reshape(t.ShapeAsNumpy()
+                                                            if t.ShapeLength() else ())
+        self.input = sg.Inputs(0)
+        self.outputs = [sg.Outputs(j) for j in range(sg.OutputsLength())]
+        self.steps: list[tuple[Callable[[Any, list[FloatArray]], FloatArray], Any, list[int],
+                               int]] = []
+        for k in range(sg.OperatorsLength()):
+            op = sg.Operators(k)
+            code = model.OperatorCodes(op.OpcodeIndex())
+            name = _OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "?")
+            fn = _KERNELS.get(name)
+            if fn is None:
+                raise ExportError(f"TFLite reference: operator {name} is not supported")
+            self.steps.append((fn, op, [op.Inputs(j) for j in range(op.InputsLength())],
+                               op.Outputs(0)))
+
+    def __call__(self, x: FloatArray) -> list[FloatArray]:
+        """Outputs of the graph for the single input ``x``."""
+        values: dict[int, Any] = dict(self.constants)
+        values[self.input] = np.asarray(x, np.float32)
+        with np.errstate(divide="ignore", over="ignore"):  # log(0) = -inf, exp overflow -> 0
+            for fn, op, ins, out in self.steps:
+                values[out] = np.asarray(fn(op, [values[i] for i in ins]), np.float32)
+        return [values[o] for o in self.outputs]
+
+
 def run_tflite(data: bytes, x: FloatArray) -> list[FloatArray]:
     """Outputs of the graph in ``data`` for the single input ``x``."""
-    model = tflite.Model.GetRootAsModel(data, 0)
-    sg = model.Subgraphs(0)
-    values: dict[int, FloatArray] = {}
-    for i in range(sg.TensorsLength()):
-        t = sg.Tensors(i)
-        buf = model.Buffers(t.Buffer())
-        if buf.DataLength():
-            dtype = {TensorType.FLOAT32: np.float32, TensorType.INT32: np.int32}[t.Type()]
-            values[i] = np.frombuffer(buf.DataAsNumpy().tobytes(), dtype=dtype).reshape(
-                t.ShapeAsNumpy() if t.ShapeLength() else ())
-    values[sg.Inputs(0)] = np.asarray(x, np.float32)
-    with np.errstate(divide="ignore", over="ignore"):  # log(0) = -inf, exp overflow -> 0
-        for k in range(sg.OperatorsLength()):
-            _run_op(model, sg.Operators(k), values)
-    return [values[sg.Outputs(j)] for j in range(sg.OutputsLength())]
-
-
-def _run_op(model: Any, op: Any, values: dict[int, FloatArray]) -> None:
-    code = model.OperatorCodes(op.OpcodeIndex())
-    name = _OP_NAMES.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "?")
-    ins = [values[op.Inputs(j)] for j in range(op.InputsLength())]
-    fn = _KERNELS.get(name)
-    if fn is None:
-        raise ExportError(f"TFLite reference: operator {name} is not supported")
-    values[op.Outputs(0)] = np.asarray(fn(op, ins), np.float32)
+    return TFLiteReference(data)(x)
 
 
 def _reduce(fn: Callable[..., FloatArray]) -> Callable[[Any, list[FloatArray]], FloatArray]:
