@@ -27,7 +27,7 @@ from wakebuilder.modelstore.calibration import CalibratedHeads
 from wakebuilder.modelstore.export import export_onnx, load_heads, onnx_calibrated_scores
 from wakebuilder.modelstore.manifest import ModelManifest
 from wakebuilder.modelstore.tflite import build_tflite
-from wakebuilder.modelstore.tflite_reference import run_tflite
+from wakebuilder.modelstore.tflite_reference import TFLiteReference
 from wakebuilder.training.head import AveragedHeads, HeadConfig, WakeHead
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,7 +99,8 @@ def measure(name: str, model: AveragedHeads, threshold: float, windows: np.ndarr
     with torch.no_grad():
         torch_cal = CalibratedHeads(model, threshold)(torch.from_numpy(windows))[0]
     sub = windows[:200]
-    numpy_ref = np.array([run_tflite(data, w[None])[0].item() for w in sub], np.float32)
+    reference = TFLiteReference(data)
+    numpy_ref = np.array([reference(w[None])[0].item() for w in sub], np.float32)
     return {"head": name, "windows": len(windows), "tflite_export_s": round(build_s, 3),
             "onnx_export_s": round(onnx_s, 3), "tflite_bytes": len(data),
             "pyopen_wakeword": float(np.max(np.abs(pyopen(tfl, windows) - ref))),
