@@ -6,7 +6,8 @@ augmentation:
 - ``train``: negatives the heads learn from (and hard-negative mining reads);
 - ``validation``: a small share of the train sources' files (:data:`VALIDATION_FRACTION`,
   at least one, of each kind with :data:`MIN_VALIDATION_FILES` train files or more; at least
-  one file of the real and one of the generated audio), the negatives of early stopping;
+  one file of the real and one of the generated audio, taken from its kind with the most
+  train files), the negatives of early stopping;
 - ``calibration``: the audio that chooses the threshold: the whole corpus sources of
   :data:`CALIBRATION_SOURCES` (voices the heads never hear as negatives, about 3.8 h in four
   languages) plus a stable per-file fraction (:data:`CALIBRATION_FRACTION`) of every other
@@ -219,12 +220,12 @@ def plan_splits(entries: Iterable[NegativeEntry]) -> SplitPlan:
     validation: set[tuple[str, str]] = set()
     for generated in (False, True):
         chosen: set[tuple[str, str]] = set()
-        pool: list[tuple[str, str]] = []
-        for (gen, _), keys in train_files.items():
-            if gen == generated:
-                chosen |= _choose_validation(keys)
-                pool += keys
-        if not chosen and len(pool) >= MIN_GROUP_VALIDATION_FILES:
+        kinds = sorted(((kind, keys) for (gen, kind), keys in train_files.items()
+                        if gen == generated), key=lambda kv: (-len(kv[1]), kv[0]))
+        for _, keys in kinds:
+            chosen |= _choose_validation(keys)
+        if not chosen and sum(len(keys) for _, keys in kinds) >= MIN_GROUP_VALIDATION_FILES:
+            pool = kinds[0][1]  # from the kind with the most train files
             chosen.add(min(pool, key=lambda k: (_validation_rank(k), k)))
         validation |= chosen
     return SplitPlan(frozenset(heldout), frozenset(validation))
