@@ -161,7 +161,7 @@ def test_validation_is_small_and_from_train_files() -> None:
     assert any(k[0] == GENERATED_SOURCE for k in val)  # generated-only jobs can early-stop
 
 
-@pytest.mark.parametrize("n_tts", [8, 12, 16])
+@pytest.mark.parametrize("n_tts", [12, 16, 20])
 def test_small_kinds_keep_their_streams_for_training(n_tts: int) -> None:
     splits = effective(generated_entries(n_tts))
     val = [name for (_, name), s in splits.items() if s == VALIDATION]
