@@ -19,7 +19,11 @@ def fake_store(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     def info(paths: Any) -> dict[str, Any]:
         state["paths"] = paths
         return {"available": state["cleared"] == 0, "chunk_count": 47438, "size_mb": 12.5,
-                "last_built": "2026-01-05T10:00:00Z", "hours": 3.2, "entries": 10}
+                "last_built": "2026-01-05T10:00:00Z", "hours": 3.2, "entries": 10,
+                "hours_by_split": {"train": 2.0, "validation": 0.2, "calibration": 0.5,
+                                   "heldout": 0.5},
+                "hours_by_split_kind": {"heldout": {"speech": 0.4, "music": 0.1}},
+                "heldout_sources": ["corpus/bass"]}
 
     def clear(paths: Any) -> None:
         state["cleared"] += 1
@@ -34,6 +38,9 @@ def test_info_and_clear(client: TestClient, fake_store: dict[str, Any]) -> None:
     assert body["available"] is True and body["chunk_count"] == 47438
     assert body["size_mb"] == 12.5 and body["last_built"] == "2026-01-05T10:00:00Z"
     assert body["building"] is False
+    assert body["hours_by_split"]["heldout"] == 0.5
+    assert body["hours_by_split_kind"] == {"heldout": {"speech": 0.4, "music": 0.1}}
+    assert body["heldout_sources"] == ["corpus/bass"]
     data_dir = client.app.state.settings.data_dir  # type: ignore[attr-defined]
     assert fake_store["paths"].cache_dir == data_dir / "cache"
     assert client.delete("/api/cache").json() == {"message": "Cache cleared successfully"}
@@ -68,6 +75,9 @@ def test_build_parameters_validated(client: TestClient) -> None:
 def test_real_cache_info_on_empty_store(client: TestClient, tmp_path: Path) -> None:
     body = client.get("/api/cache/info").json()
     assert body["available"] is False and body["chunk_count"] == 0
+    assert body["hours_by_split"] == {"train": 0.0, "validation": 0.0, "calibration": 0.0,
+                                      "heldout": 0.0}
+    assert body["heldout_sources"] == []
 
 
 
