@@ -301,3 +301,20 @@ def test_generated_only_selects_by_source_not_kind(tmp_path: Path) -> None:
     windows = neg.sample_windows(300, np.random.default_rng(4))
     assert np.all(np.unique(windows[:, 0, 0]) < 5.0)  # generated levels are 0.1 .. 1.6
     assert neg.natural_speech_hours == 0.0
+
+
+def test_cli_cache_info_shows_hours_by_split_and_kind(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from wakebuilder.cli.main import app
+
+    paths, _ = fill(tmp_path)
+    out = CliRunner().invoke(app, ["cache", "info", "--data-dir", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    info = json.loads(out.stdout)
+    assert set(info["hours_by_split"]) == set(SPLITS)
+    assert info["hours_by_split"][HELDOUT] > 0
+    assert "corpus/music-c" in info["heldout_sources"]
+    assert info["hours_by_split_kind"][HELDOUT]["music"] > 0
+    for field in ("available", "chunk_count", "size_mb", "last_built"):  # the reference's
+        assert field in info
