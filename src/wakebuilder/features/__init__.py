@@ -1,1 +1,1 @@
-"""The openWakeWord feature front end and the negative feature store."""
+"""The openWakeWord feature front end (mel spectrogram + speech embedding)."""
