@@ -2,7 +2,7 @@
 
 ``fetch_corpus`` downloads the packages listed in :data:`SOURCES`, extracts their speech as
 16 kHz FLAC under ``data/negative/corpus/<source>/`` with a ``MANIFEST.json`` and
-``LICENSES.md``; ``iter_negative_files`` and ``source_of`` serve the negative feature store.
+``LICENSES.md``; ``iter_negative_files`` and ``source_of`` serve the negative store.
 """
 
 from wakebuilder.corpus.fetch import fetch_corpus, load_source_record

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 NEGATIVE_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".webm", ".opus"})
-"""Audio files the negative feature store consumes (case-insensitive)."""
+"""Audio files the negative store consumes (case-insensitive)."""
 
 
 def iter_negative_files(negative_dir: Path) -> list[Path]:

@@ -37,7 +37,7 @@ def build_negative_cache(paths: NegativePaths, *, max_workers: int = 1,
         files, root=root, prune=True, max_workers=max_workers, should_cancel=should_cancel,
         progress=(lambda d, t, m: progress(0.2 + 0.8 * d / max(t, 1), m)) if progress else None)
     if progress:
-        progress(1.0, "negative cache ready")
+        progress(1.0, "negative store ready")
     return {"generated": gen, "files": report.total, "added": report.added,
             "updated": report.updated, "skipped": report.skipped, "pruned": report.pruned,
             "failed": report.failed[:50], "failed_count": report.failed_count,

@@ -1,4 +1,4 @@
-"""The negative feature store: embeddings of long negative audio, computed once, reused by jobs.
+"""The negative store: embeddings of long negative audio, computed once, reused by jobs.
 
 Layout of ``root``:
 
