@@ -86,8 +86,10 @@ class TrainConfig(BaseModel):
                                description="Loss weight of user-recording positives")
     exclude_negative_sources: list[SourceName] = Field(
         default_factory=list, max_length=MAX_EXCLUDED_SOURCES,
-        description="Negative sources kept out of training (e.g. 'corpus/bass' held out for "
-                    f"an evaluation); a trailing '/' excludes a prefix. At most "
+        description="Negative sources left out of every split of the negative store (training, "
+                    "calibration, held-out evaluation) and of the background audio (e.g. "
+                    "'corpus/bass' kept for an evaluation); a trailing '/' excludes a prefix "
+                    "('corpus/' every corpus source), a bare name one source. At most "
                     f"{MAX_EXCLUDED_SOURCES} names of {MAX_SOURCE_CHARS} characters, "
                     f"{MAX_SOURCES_BYTES} bytes (UTF-8) in all")
 
