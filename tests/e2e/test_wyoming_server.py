@@ -288,8 +288,8 @@ def test_20_concurrent_real_time_streams_each_get_their_result(server: Server,
             delays.append(outcome.received_at[0] - expected[0][1] / 1000)
         else:
             assert [e.type for e in outcome.events] == ["not-detected"], i
-    # Sent while the stream still runs, not only at its end. The bound is loose because test
-    # machines are small and shared; benchmarks/wyoming_load.py measures the latency.
+    # Sent within seconds of its audio, not held back. The bound is loose because test machines
+    # are small and shared; benchmarks/wyoming_load.py measures the latency.
     assert max(delays) < 4.0, delays
 
 
