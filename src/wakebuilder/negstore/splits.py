@@ -34,6 +34,7 @@ the held-out sources it was measured on).
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -153,7 +154,7 @@ def _choose_heldout(units: dict[str, float], eligible: set[str]) -> set[str]:
     its kind with a sliver of held-out audio."""
     if len(units) < 2:
         return set()
-    total = sum(units.values())
+    total = math.fsum(units.values())
     if total <= 0:
         return set()
     order = sorted(eligible, key=lambda u: (stable_fraction(f"heldout|{u}"), u))
@@ -191,21 +192,22 @@ def _choose_validation(files: list[tuple[str, str]]) -> set[tuple[str, str]]:
 def plan_splits(entries: Iterable[NegativeEntry]) -> SplitPlan:
     """Derive the held-out units and validation files from the stored entries (see the
     module docstring). Deterministic: the same entries always give the same plan."""
-    seconds: dict[str, float] = defaultdict(float)
-    kind_seconds: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    # math.fsum: sums that do not depend on the order of the entries.
+    kind_seconds: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     base: dict[str, set[str]] = defaultdict(set)
     files: dict[tuple[str, str], tuple[str, str, str]] = {}  # file -> (unit, kind, base split)
     for e in entries:
         unit = unit_of(e.source, e.name)
-        seconds[unit] += e.seconds
-        kind_seconds[unit][e.kind] += e.seconds
+        kind_seconds[unit][e.kind].append(e.seconds)
         base[unit].add(e.split)
         files.setdefault(e.key, (unit, e.kind, e.split))
     # Units grouped by (generated?, main kind): real sources and generated streams apart.
     groups: dict[tuple[bool, str], dict[str, float]] = defaultdict(dict)
-    for unit, hours in seconds.items():
-        kind = max(kind_seconds[unit].items(), key=lambda kv: (kv[1], kv[0]))[0]
-        groups[(unit.startswith(f"{GENERATED_SOURCE}:"), kind)][unit] = hours
+    for unit, by_kind in kind_seconds.items():
+        sums = {kind: math.fsum(secs) for kind, secs in by_kind.items()}
+        kind = max(sums.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        groups[(unit.startswith(f"{GENERATED_SOURCE}:"), kind)][unit] = math.fsum(
+            s for secs in by_kind.values() for s in secs)
     heldout: set[str] = set()
     for (generated, _), units in groups.items():
         if generated:  # only train streams: the calibration streams stay calibration
