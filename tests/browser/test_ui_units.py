@@ -125,9 +125,69 @@ def test_numbers_in_plain_words(page: Any) -> None:
     }""")
     assert out == ["about 1 false wake every 2 hours", "about 2 false wakes per hour",
                    "about 1 false wake every 10 hours", "about 1 false wake every 4 days",
-                   "no false wakes in 4 minutes of test audio",
+                   "no false wakes in 4 minutes of held-out audio",
                    "misses about 5 in 100 times you say it",
                    "misses about 3 in 10 times you say it", "about 1 false wake per hour"]
+
+
+HELDOUT_METRICS = {
+    "heldout": {"fa_per_hour": 0.4762, "hours": 2.1, "events": 1, "in_sample": False,
+                "by_kind": {"speech": {"fa_per_hour": 1.0, "hours": 1.0, "events": 1},
+                            "music": {"fa_per_hour": 0.0, "hours": 0.6, "events": 0},
+                            "noise": {"fa_per_hour": 0.0, "hours": 0.5, "events": 0}}},
+    "calibration": {"fa_per_hour": 0.4, "hours": 2.5, "events": 1, "in_sample": True},
+    "rejects": {"overall": {"frr": 0.06, "rejected": 9, "count": 150},
+                "tts_heldout": {"frr": 0.0667, "rejected": 8, "count": 120},
+                "user_heldout": {"frr": 0.0333, "rejected": 1, "count": 30}},
+}
+
+
+def test_heldout_figures_in_words_name_the_audio(page: Any) -> None:
+    out = page.evaluate("""async (metrics) => {
+        const f = await import('/js/format.js');
+        const fig = {fa_per_hour: 0.4762, heldout_hours: 2.1, enough_heldout_audio: true};
+        const short = {fa_per_hour: 0.0, heldout_hours: 0.2, enough_heldout_audio: false};
+        const old = {fa_per_hour: null, heldout_hours: null, enough_heldout_audio: false};
+        return [f.falseWakesInWords(fig, metrics), f.falseWakesInWords(short, metrics),
+                f.falseWakesInWords(old, {}),
+                f.falseWakesInWords({...fig, fa_per_hour: 0}, metrics),
+                f.heldoutPositivesWords(metrics), f.heldoutAudioWords(metrics)];
+    }""", HELDOUT_METRICS)
+    assert out == [
+        "about 1 false wake every 2 hours on 2.1 h of held-out speech, music and noise",
+        "too little held-out audio to estimate false wakes",
+        "not measured on held-out audio (this model was trained before the held-out split)",
+        "no false wakes in 2.1 h of held-out speech, music and noise",
+        "150 held-out clips: TTS voices held out of training and your untouched recording",
+        "2.1 h of held-out speech, music and noise"]
+
+
+def test_result_cards_show_heldout_figures(page: Any) -> None:
+    out = page.evaluate("""async (metrics) => {
+        const job = await import('/js/job.js');
+        const read = () => ['res-fa', 'res-fa-words', 'res-frr-words', 'res-summary',
+                            'res-threshold-words']
+            .map((id) => document.getElementById(id).textContent);
+        const fig = {fa_per_hour: 0.4762, frr: 0.06, heldout_hours: 2.1,
+                     enough_heldout_audio: true, calibration_fa_per_hour: 0.4};
+        job.renderMetricCards({figures: fig, metrics, threshold: 0.73, target: 0.5});
+        const enough = read();
+        job.renderMetricCards({figures: {...fig, heldout_hours: 0.2,
+                                         enough_heldout_audio: false},
+                               metrics, threshold: 0.73, target: 0.5});
+        return [enough, read()];
+    }""", HELDOUT_METRICS)
+    enough, short = out
+    assert enough[0] == "0.48"
+    assert enough[1] == ("about 1 false wake every 2 hours on 2.1 h of held-out speech, "
+                         "music and noise")
+    assert "150 held-out clips" in enough[2] and "your untouched recording" in enough[2]
+    assert "2.1 h of held-out speech, music and noise" in enough[3]
+    assert "on the calibration audio" in enough[4]
+    assert short[0] == "—" and short[1] == "too little held-out audio to estimate false wakes"
+    assert "too little held-out audio" in short[3]
+    for text in enough + short:
+        assert "test audio" not in text
 
 
 def test_job_view_lists_time_per_phase(page: Any) -> None:

@@ -215,7 +215,7 @@ export function detChart(points, { threshold = null, faPerHour = null, frr = nul
   fig.append(svg);
   const cap = document.createElement("figcaption");
   cap.textContent = pts.length
-    ? "Each point is one threshold, measured on held-out audio: further left means fewer false wakes, lower means fewer misses. The ring marks the chosen threshold."
+    ? "Each point is one threshold: false wakes per hour on the calibration audio (the audio that chose the threshold) against misses on held-out clips. Further left means fewer false wakes, lower means fewer misses. The ring marks the chosen threshold."
     : "No DET curve was stored with this model.";
   fig.append(cap);
   return fig;

@@ -33,13 +33,12 @@ function roundNice(x) {
   return Math.round(x * 2) / 2 === Math.round(x) ? Math.round(x) : Math.round(x * 2) / 2;
 }
 
-/** "about 1 false wake every 2 hours" from false accepts per hour. */
-export function faInWords(faPerHour, calibrationHours) {
+/** "about 1 false wake every 2 hours" from false accepts per hour; with zero, the hours of
+ * held-out audio it was counted on ("no false wakes in 4 minutes of held-out audio"). */
+export function faInWords(faPerHour, heldoutHours) {
   if (faPerHour === null || faPerHour === undefined || Number.isNaN(faPerHour)) return "not measured";
   if (faPerHour <= 0) {
-    return calibrationHours
-      ? `no false wakes in ${formatHours(calibrationHours)} of test audio`
-      : "no false wakes in the test audio";
+    return heldoutHours ? `no false wakes in ${formatHours(heldoutHours)} of held-out audio` : "no false wakes";
   }
   if (faPerHour >= 1) {
     const n = roundNice(faPerHour);
@@ -52,6 +51,51 @@ export function faInWords(faPerHour, calibrationHours) {
   return `about 1 false wake every ${plural(Math.round(days / 7), "week", "weeks")}`;
 }
 
+const KIND_WORDS = { speech: "speech", music: "music", noise: "noise", tts: "synthetic speech", other: "other audio" };
+
+function listWords(items) {
+  if (items.length <= 1) return items[0] || "";
+  return `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
+/** "2.1 h of held-out speech, music and noise" from a model's metrics (null without any). */
+export function heldoutAudioWords(metrics) {
+  const heldout = metrics && metrics.heldout;
+  if (!heldout) return null;
+  const kinds = Object.keys(heldout.by_kind || {}).map((k) => KIND_WORDS[k] || k);
+  return `${heldout.hours.toFixed(1)} h of held-out ${kinds.length ? listWords(kinds) : "audio"}`;
+}
+
+export const TOO_LITTLE_HELDOUT = "too little held-out audio to estimate false wakes";
+
+/**
+ * False wakes in plain words, naming the held-out audio they were counted on:
+ * "about 1 false wake every 2 hours on 2.1 h of held-out speech, music and noise".
+ * figures: {fa_per_hour, heldout_hours, enough_heldout_audio} (model or job status), metrics:
+ * the typed metrics (heldout.by_kind names the audio).
+ */
+export function falseWakesInWords(figures, metrics) {
+  const f = figures || {};
+  if (!(metrics && metrics.heldout) && (f.fa_per_hour === null || f.fa_per_hour === undefined)) {
+    return "not measured on held-out audio (this model was trained before the held-out split)";
+  }
+  if (!f.enough_heldout_audio) return TOO_LITTLE_HELDOUT;
+  const audio = heldoutAudioWords(metrics) || `${formatHours(f.heldout_hours || 0)} of held-out audio`;
+  return f.fa_per_hour > 0 ? `${faInWords(f.fa_per_hour)} on ${audio}` : `no false wakes in ${audio}`;
+}
+
+/** What the false-reject rate was measured on ("150 held-out clips: TTS voices held out of
+ * training and your untouched recording"), from the typed metrics; null when unknown. */
+export function heldoutPositivesWords(metrics) {
+  const r = metrics && metrics.rejects;
+  if (!r) return null;
+  const what = [];
+  if (r.tts_heldout && r.tts_heldout.frr !== null && r.tts_heldout.frr !== undefined) what.push("TTS voices held out of training");
+  if (r.user_heldout && r.user_heldout.frr !== null && r.user_heldout.frr !== undefined) what.push("your untouched recording");
+  const count = r.overall && r.overall.count ? `${r.overall.count} held-out clips` : "held-out clips";
+  return what.length ? `${count}: ${listWords(what)}` : count;
+}
+
 export function formatHours(hours) {
   if (hours < 1) return `${Math.round(hours * 60)} minutes`;
   return `${hours < 10 ? hours.toFixed(1) : Math.round(hours)} hours`;
@@ -61,7 +105,7 @@ export function formatHours(hours) {
 export function frrInWords(frr) {
   if (frr === null || frr === undefined || Number.isNaN(frr)) return "not measured";
   const pct = frr * 100;
-  if (pct < 0.5) return "missed almost never in the tests (under 1 in 200 tries)";
+  if (pct < 0.5) return "misses almost never (under 1 in 200 tries)";
   if (pct < 10) return `misses about ${Math.max(1, Math.round(pct))} in 100 times you say it`;
   return `misses about ${Math.round(pct / 10)} in 10 times you say it`;
 }

@@ -2,7 +2,7 @@
 // results panel (GET /api/models/{model_id}) once the job has completed.
 import { api, ApiError, download } from "./api.js";
 import { historyChart, detChart } from "./charts.js";
-import { h, clear, duration, faInWords, frrInWords, formatHours, num, pct, clockTime } from "./format.js";
+import { h, clear, duration, falseWakesInWords, frrInWords, heldoutPositivesWords, num, pct, clockTime } from "./format.js";
 import { showError, toast, confirmDialog } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -161,6 +161,7 @@ const STAT_LABELS = [
   ["tts_voices_heldout", "TTS voices (held out)"],
   ["negative_hours_train", "Negative audio (hours)"],
   ["negative_hours_calibration", "Calibration audio (hours)"],
+  ["negative_hours_heldout", "Held-out audio (hours)"],
   ["natural_speech_hours", "Real speech (hours)"],
 ];
 
@@ -204,33 +205,40 @@ async function showResults(status) {
     showError($("job-error"), err, "The model could not be loaded");
   }
   const metrics = (model && model.metrics) || status.metrics || {};
-  const fa = model ? model.fa_per_hour ?? metrics.fa_per_hour : status.fa_per_hour;
-  const frr = model ? model.frr ?? metrics.frr : status.frr;
+  const figures = model || status;  // fa_per_hour, frr: held-out figures
   const threshold = model ? model.threshold : status.threshold;
-  renderMetricCards({ fa, frr, threshold, metrics, target: model && model.target_fa_per_hour });
+  renderMetricCards({ figures, metrics, threshold, target: model && model.target_fa_per_hour });
   const notes = $("res-notes");
   clear(notes);
   for (const n of (model && model.notes) || status.notes || []) notes.append(h("li", {}, n));
-  $("res-det").replaceChildren(detChart(model ? model.det_curve : [], { threshold, faPerHour: fa, frr }));
+  // The DET curve is calibration FA/h against held-out misses: mark it on the same scales.
+  $("res-det").replaceChildren(detChart(model ? model.det_curve : [], { threshold, faPerHour: figures.calibration_fa_per_hour, frr: figures.frr }));
   if (model && model.history && model.history.length) $("job-chart").replaceChildren(historyChart(model.history));
   $("results").hidden = false;
   $("test-now-btn").disabled = !modelId;
 }
 
-export function renderMetricCards({ fa, frr, threshold, metrics, target }, prefix = "res") {
+/**
+ * The result cards: misses and false wakes measured on held-out material, named in words
+ * ("on 2.1 h of held-out speech, music and noise"), and the threshold.
+ * figures: {fa_per_hour, frr, heldout_hours, enough_heldout_audio, calibration_fa_per_hour}.
+ */
+export function renderMetricCards({ figures, metrics, threshold, target }, prefix = "res") {
+  const f = figures || {};
+  const frr = f.frr;
+  const positives = heldoutPositivesWords(metrics);
   $(`${prefix}-frr`).textContent = pct(frr);
-  $(`${prefix}-frr-words`).textContent = frrInWords(frr);
+  $(`${prefix}-frr-words`).textContent = frr === null || frr === undefined ? frrInWords(frr) : `${frrInWords(frr)} (${positives || "held-out clips"})`;
+  const fa = f.enough_heldout_audio ? f.fa_per_hour : null;
   $(`${prefix}-fa`).textContent = fa === null || fa === undefined ? "—" : num(fa, fa < 10 ? 2 : 1);
-  $(`${prefix}-fa-words`).textContent = faInWords(fa, metrics.calibration_hours);
+  const faWords = falseWakesInWords(f, metrics);
+  $(`${prefix}-fa-words`).textContent = faWords;
   $(`${prefix}-threshold`).textContent = num(threshold, 2);
-  $(`${prefix}-threshold-words`).textContent = `The model reacts when its score passes ${num(threshold, 2)} (0 to 1)${target ? `, chosen for at most ${target} false wakes per hour` : ""}.`;
+  $(`${prefix}-threshold-words`).textContent = `The model reacts when its score passes ${num(threshold, 2)} (0 to 1)${target ? `, chosen for at most ${target} false wakes per hour on the calibration audio` : ""}.`;
   const summary = $(`${prefix}-summary`);
   if (summary) {
-    const falseWakes = fa === 0
-      ? `it did not wake by mistake once in ${metrics.calibration_hours ? formatHours(metrics.calibration_hours) : "the"} test audio`
-      : `expect ${faInWords(fa, metrics.calibration_hours)}`;
-    summary.textContent = `In the tests it ${frrInWords(frr)}; ${falseWakes}.`;
-    if (metrics.frr_tts_heldout !== undefined) summary.textContent += ` On unseen synthetic voices it missed ${pct(metrics.frr_tts_heldout, 0)}.`;
+    const missed = frr === null || frr === undefined ? "Misses were not measured" : `On ${positives || "held-out clips"} it ${frrInWords(frr)}`;
+    summary.textContent = `${missed}; false wakes: ${faWords}.`;
   }
 }
 

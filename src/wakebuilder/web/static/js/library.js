@@ -2,7 +2,12 @@
 // charts and configuration, download, delete with confirmation.
 import { api, download } from "./api.js";
 import { historyChart, detChart } from "./charts.js";
-import { h, clear, dateTime, faInWords, frrInWords, num, pct, scalar, labelize } from "./format.js";
+import { h, clear, dateTime, falseWakesInWords, frrInWords, heldoutPositivesWords, num, pct, scalar, labelize } from "./format.js";
+
+/** The held-out false wakes per hour as a number, or "—" when too little audio to say. */
+function faValue(m) {
+  return m.enough_heldout_audio && m.fa_per_hour !== null && m.fa_per_hour !== undefined ? num(m.fa_per_hour, 2) : "—";
+}
 import { showError, toast, confirmDialog, listModels } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -55,8 +60,8 @@ function card(m) {
     h("div", { class: "details-head" }, h("h2", { id: headingId }, m.wake_word), h("span", { class: `badge ${m.type}` }, m.type)),
     h("dl", { class: "kv" },
       h("dt", {}, "Created"), h("dd", {}, dateTime(m.created_at)),
-      h("dt", {}, "False wakes/h"), h("dd", { title: faInWords(m.fa_per_hour) }, m.fa_per_hour === null || m.fa_per_hour === undefined ? "—" : num(m.fa_per_hour, 2)),
-      h("dt", {}, "Missed (FRR)"), h("dd", { title: frrInWords(m.frr) }, pct(m.frr)),
+      h("dt", {}, "False wakes/h (held out)"), h("dd", { title: falseWakesInWords(m, null) }, faValue(m)),
+      h("dt", {}, "Missed (held out)"), h("dd", { title: frrInWords(m.frr) }, pct(m.frr)),
       h("dt", {}, "Threshold"), h("dd", {}, num(m.threshold, 2))),
     h("div", { class: "card-actions" },
       h("button", { type: "button", class: "small", onclick: () => navigate(`#/library/${m.id}`), "aria-label": `Details of ${m.wake_word}` }, "Details"),
@@ -102,19 +107,29 @@ async function showDetails(id) {
   const configRows = Object.entries(config).map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, scalar(v))));
   const metricRows = Object.entries(metrics).filter(([, v]) => typeof v !== "object")
     .map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, labelize(k)), h("td", {}, scalar(v))));
+  const row = (label, value) => h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, value));
+  if (metrics.heldout) {
+    const ho = metrics.heldout;
+    metricRows.push(row("False wakes/h on held-out audio", `${scalar(ho.fa_per_hour)} (${scalar(ho.events)} in ${num(ho.hours, 2)} h; 95 % bound ${scalar(ho.upper_95_per_hour)})`));
+    for (const [kind, fa] of Object.entries(ho.by_kind || {})) metricRows.push(row(`… held-out ${kind}`, `${scalar(fa.fa_per_hour)} (${scalar(fa.events)} in ${num(fa.hours, 2)} h)`));
+  }
+  if (metrics.calibration) {
+    const c = metrics.calibration;
+    metricRows.push(row("False wakes/h on the calibration audio (in-sample: it chose the threshold)", `${scalar(c.fa_per_hour)} (${scalar(c.events)} in ${num(c.hours, 2)} h)`));
+  }
   clear(panel).append(...[
     h("div", { class: "details-head" },
       h("h2", { id: "details-title", class: "h2" }, `“${m.wake_word}”`, " ", h("span", { class: `badge ${m.type}` }, m.type)),
       h("button", { type: "button", class: "small", onclick: () => navigate("#/library") }, "Close details")),
     h("p", { class: "muted" }, `${m.id} · created ${dateTime(m.created_at)} · ${m.trainable_params ? `${m.trainable_params.toLocaleString()} trainable parameters · ` : ""}${m.has_onnx ? "ONNX included" : "no ONNX file"}`),
     h("div", { class: "metric-cards" },
-      h("div", { class: "metric" }, h("span", { class: "metric-label" }, "Missed wake words (FRR)"), h("span", { class: "metric-value" }, pct(m.frr)), h("span", { class: "metric-words" }, frrInWords(m.frr))),
-      h("div", { class: "metric" }, h("span", { class: "metric-label" }, "False wakes per hour"), h("span", { class: "metric-value" }, m.fa_per_hour === null || m.fa_per_hour === undefined ? "—" : num(m.fa_per_hour, 2)), h("span", { class: "metric-words" }, faInWords(m.fa_per_hour, metrics.calibration_hours))),
-      h("div", { class: "metric" }, h("span", { class: "metric-label" }, "Threshold"), h("span", { class: "metric-value" }, num(m.threshold, 2)), h("span", { class: "metric-words" }, m.target_fa_per_hour ? `chosen for at most ${m.target_fa_per_hour} false wakes per hour` : ""))),
+      h("div", { class: "metric" }, h("span", { class: "metric-label" }, "Missed wake words (FRR)"), h("span", { class: "metric-value" }, pct(m.frr)), h("span", { class: "metric-words" }, m.frr === null || m.frr === undefined ? frrInWords(m.frr) : `${frrInWords(m.frr)} (${heldoutPositivesWords(metrics) || "held-out clips"})`)),
+      h("div", { class: "metric" }, h("span", { class: "metric-label" }, "False wakes per hour"), h("span", { class: "metric-value" }, faValue(m)), h("span", { class: "metric-words" }, falseWakesInWords(m, metrics))),
+      h("div", { class: "metric" }, h("span", { class: "metric-label" }, "Threshold"), h("span", { class: "metric-value" }, num(m.threshold, 2)), h("span", { class: "metric-words" }, m.target_fa_per_hour ? `chosen for at most ${m.target_fa_per_hour} false wakes per hour on the calibration audio` : ""))),
     m.notes && m.notes.length ? h("ul", { class: "notes" }, m.notes.map((n) => h("li", {}, n))) : null,
     h("div", { class: "grid-2" },
       h("section", {}, h("h3", { class: "h3" }, "Training history"), historyChart(m.history)),
-      h("section", {}, h("h3", { class: "h3" }, "DET curve"), detChart(m.det_curve, { threshold: m.threshold, faPerHour: m.fa_per_hour, frr: m.frr }))),
+      h("section", {}, h("h3", { class: "h3" }, "DET curve"), detChart(m.det_curve, { threshold: m.threshold, faPerHour: m.calibration_fa_per_hour, frr: m.frr }))),
     h("div", { class: "grid-2" },
       h("section", {}, h("h3", { class: "h3" }, "Training configuration"),
         configRows.length ? h("table", { class: "config-table" }, h("tbody", {}, configRows)) : h("p", { class: "muted" }, "Not recorded.")),
