@@ -20,7 +20,6 @@ from wakebuilder.synthesis.generate import synthesize_many
 from wakebuilder.synthesis.phrases import general_phrases
 from wakebuilder.synthesis.registry import load_engines
 
-GENERATED_KINDS = ("tts", "noise", "music")
 GENERATED_VERSION = 1
 TTS_SENTENCES = 320
 STREAM_SECONDS = 60.0
