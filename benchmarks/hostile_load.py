@@ -74,13 +74,14 @@ def make_bomb(path: Path, seconds: float, channels: int = 8, rate: int = 48_000)
 
 
 def make_flac(path: Path, seconds: float) -> Path:
-    """A mono 16 kHz FLAC of low noise (noise, so that it does not compress to nothing)."""
+    """A mono 16 kHz FLAC of low noise (so that it does not compress to nothing; about 8 MB
+    for 600 s, under the 10 MB per-file upload limit)."""
     import soundfile as sf
 
     rng = np.random.default_rng(0)
     with sf.SoundFile(str(path), "w", SAMPLE_RATE, 1, format="FLAC", subtype="PCM_16") as f:
         for _ in range(int(seconds)):
-            f.write(rng.normal(0, 0.01, SAMPLE_RATE).astype(np.float32))
+            f.write(rng.normal(0, 0.001, SAMPLE_RATE).astype(np.float32))
     return path
 
 
@@ -155,7 +156,13 @@ async def _post_loop(url: str, path: str, files: dict[str, Any], data: dict[str,
             t = time.monotonic()
             try:
                 resp = await http.post(path, files=files, data=data)
-                stats[f"{path} {resp.status_code}"] += 1
+                reason = ""
+                if resp.status_code >= 400:
+                    reason = " " + str(resp.json().get("details", {}).get("reason", ""))
+                elif path == "/api/train/check":
+                    body = resp.json()
+                    reason = " ok" if body.get("ok") else f" {body.get('reason')}"
+                stats[f"{path} {resp.status_code}{reason}"] += 1
             except httpx.HTTPError as exc:
                 stats[f"{path} {type(exc).__name__}"] += 1
             times.append(time.monotonic() - t)
