@@ -9,9 +9,10 @@ augmentation:
   one file of the real and one of the generated audio, taken from its kind with the most
   train files), the negatives of early stopping;
 - ``calibration``: the audio that chooses the threshold: the whole corpus sources of
-  :data:`CALIBRATION_SOURCES` (voices the heads never hear as negatives, about 3.8 h in four
-  languages) plus a stable per-file fraction (:data:`CALIBRATION_FRACTION`) of every other
-  non-corpus source, and every fourth stream of the generated corpus;
+  :data:`CALIBRATION_SOURCES` (voices the heads never hear as negatives, about 3.7 h: English,
+  Dutch, Russian, single words in ~26 languages) plus a stable per-file fraction
+  (:data:`CALIBRATION_FRACTION`) of every non-corpus source, and every fourth stream of the
+  generated corpus;
 - ``heldout``: evaluation only, never used for training, early stopping, mining or the
   threshold. It is made of WHOLE sources: per kind (speech, music, noise, tts, other), when a
   kind has at least two sources, sources are taken in the order of a stable hash of their id
