@@ -44,14 +44,17 @@ def test_build_cache_reports_progress(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_train_passes_config_recordings_and_progress(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from wakebuilder.training import pipeline
+    from wakebuilder.modelstore.metrics import HeldoutFalseAccepts, ModelMetrics
+    from wakebuilder.pipeline import run as pipeline
 
     captured: dict[str, Any] = {}
+    metrics = ModelMetrics(heldout=HeldoutFalseAccepts.measure(3, 10.0, in_sample=False))
 
     class Manifest:
         threshold = 0.6
-        metrics = {"fa_per_hour": 0.3}
         data_stats = {"recordings": 2}
+
+    Manifest.metrics = metrics  # type: ignore[attr-defined]
 
     class Result:
         model_id = "computer"
@@ -69,7 +72,9 @@ def test_train_passes_config_recordings_and_progress(tmp_path: Path,
                config={"batch_size": 64, "num_epochs": 3},
                inputs={"recordings": ["uploads/j/rec1_a.wav", "uploads/j/rec2_b.wav"]})
     out = tasks.train(ctx)
-    assert out["model_id"] == "computer" and out["metrics"] == {"fa_per_hour": 0.3}
+    assert out["model_id"] == "computer"
+    assert out["metrics"] == metrics.model_dump(mode="json")  # JSON for the job store
+    assert out["metrics"]["heldout"]["fa_per_hour"] == 0.3
     request = captured["request"]
     assert request.wake_word == "computer" and request.job_id == ctx.job.id
     assert request.config.batch_size == 64 and request.config.num_epochs == 3
