@@ -66,13 +66,23 @@ NEGATIVE_STORE_CODE = ("negstore", "synthesis", "augment", "features")
 """Packages whose code decides what the generated negative corpus holds."""
 
 
+TRAINED_MODEL_CODE = ("training", "pipeline", "negstore", "features", "detection",
+                      "modelstore", "synthesis", "augment")
+"""Packages whose code decides what the cached test model is."""
+
+
 def _negative_store_key() -> str:
     """A short hash of the code that makes the generated corpus (a change rebuilds it)."""
+    return _code_key(NEGATIVE_STORE_CODE)
+
+
+def _code_key(packages: tuple[str, ...]) -> str:
+    """A short hash of every module of ``packages`` (paths and contents)."""
     import hashlib
 
     src = Path(__file__).resolve().parents[1] / "src" / "wakebuilder"
     digest = hashlib.sha256()
-    for package in NEGATIVE_STORE_CODE:
+    for package in packages:
         for path in sorted((src / package).rglob("*.py")):
             digest.update(path.relative_to(src).as_posix().encode())
             digest.update(path.read_bytes())
@@ -123,10 +133,13 @@ def trained_model_dir(request: pytest.FixtureRequest) -> Path:
     """A model directory (``{id}.onnx``, ``{id}.json``) of a tiny "computer" model.
 
     Trained from :data:`TRAIN_WAVS` with ``fast_config(seed=0)``; treat it as read-only.
+    Cached in ``.pytest_cache`` under a hash of the training code (:data:`TRAINED_MODEL_CODE`),
+    so a change to that code trains it again.
     """
     if len(COMPUTER_WAVS) < 6:
         pytest.skip("shared dev recordings are missing")
-    root = Path(request.config.cache.mkdir("wakebuilder-trained-model-v3"))
+    root = Path(request.config.cache.mkdir(
+        f"wakebuilder-trained-model-{_code_key(TRAINED_MODEL_CODE)}"))
     models = root / "models"
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

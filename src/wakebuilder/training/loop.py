@@ -76,8 +76,10 @@ def classification_metrics(probs: Array, y: Array) -> tuple[float, float, float,
     return acc, precision, recall, f1
 
 
-def _batch(data: TrainingData, cfg: TrainConfig,
-           rng: np.random.Generator) -> tuple[Array, Array, Array]:
+def draw_batch(data: TrainingData, cfg: TrainConfig,
+               rng: np.random.Generator) -> tuple[Array, Array, Array]:
+    """One batch (x, y, weights): ``batch_size / (1 + negative_ratio)`` positives; of the
+    negatives, a ``hard_negative_ratio`` share hard negatives, the rest general ones."""
     b = cfg.batch_size
     n_pos = max(1, int(round(b / (1.0 + cfg.negative_ratio))))
     n_neg = b - n_pos
@@ -137,7 +139,7 @@ def train_head(data: TrainingData, cfg: TrainConfig, head_cfg: HeadConfig, *, se
             if should_cancel is not None and should_cancel():
                 from wakebuilder.errors import CancelledError
                 raise CancelledError("training cancelled")
-            xb, yb, wb = (torch.from_numpy(a) for a in _batch(data, cfg, rng))
+            xb, yb, wb = (torch.from_numpy(a) for a in draw_batch(data, cfg, rng))
             if beta is not None:
                 lam = float(beta.sample())
                 lam = max(lam, 1 - lam)

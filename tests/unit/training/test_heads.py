@@ -1,0 +1,77 @@
+"""Every head kind trains (a few optimiser steps, mining and fine-tuning included) and exports
+to files whose scores match torch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from wakebuilder.detection.model import WakeModel
+from wakebuilder.modelstore.export import check_parity, export_onnx
+from wakebuilder.training.config import DataPlan, fast_config
+from wakebuilder.training.ensemble import finetune_config, head_config_of, train_ensemble
+from wakebuilder.training.loop import TrainingData
+
+KINDS = [dict(model_type="mlp"), dict(model_type="tcn"), dict(model_type="attention"),
+         dict(model_type="ast", use_se_block=True), dict(model_type="ast", use_tcn=True,
+                                                        use_attention=True)]
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """One torch thread: tiny batches run ~20x faster than with 2 threads on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _data(rng: np.random.Generator) -> TrainingData:
+    pos = (rng.normal(0.5, 1, (64, 16, 96))).astype(np.float32)
+
+    def neg(n: int, r: np.random.Generator) -> np.ndarray:
+        return r.normal(-0.5, 1, (n, 16, 96)).astype(np.float32)
+
+    val_x = np.concatenate([pos[:8], neg(8, rng)])
+    return TrainingData(pos, np.ones(64, np.float32), neg(16, rng), neg, val_x,
+                        np.r_[np.ones(8), np.zeros(8)].astype(np.float32))
+
+
+@pytest.mark.parametrize("options", KINDS, ids=lambda o: "-".join(f"{k}={v}" for k, v in
+                                                                   o.items()))
+def test_head_kind_trains_and_exports(options: dict, tmp_path: Path) -> None:
+    cfg = fast_config(num_epochs=1, steps_per_epoch=20, batch_size=16, ensemble=2,
+                      mined_negatives=20, **options)
+    rng = np.random.default_rng(0)
+    data = _data(rng)
+    streams = [rng.normal(0, 1, (60, 96)).astype(np.float32)]
+    epochs: list[tuple[int, str, int]] = []
+    trained = train_ensemble(data, cfg, DataPlan(), mining_streams=lambda: streams,
+                             on_epoch=lambda i, stage, e, r: epochs.append((i, stage, e)))
+    plan = DataPlan()
+    ft = plan.finetune_epochs(cfg)
+    assert trained.head_config == head_config_of(cfg)
+    assert trained.head_config.kind == cfg.head_kind()
+    assert epochs == [(i, "train", 1) for i in range(2)] + [
+        (i, "fine-tune", 1 + e) for i in range(2) for e in range(1, ft + 1)]
+    assert 0 < trained.mined_negatives <= 20
+    assert set(trained.validation) == {"accuracy", "precision", "recall", "f1_score"}
+    onnx = export_onnx(trained.model, tmp_path / "kind.onnx", 0.5)
+    assert check_parity(trained.model, onnx) < 1e-5  # the .tflite path: tests/unit/core
+    x = rng.normal(0, 1, (32, 16, 96)).astype(np.float32)
+    with torch.no_grad():
+        ref = trained.model(torch.from_numpy(x)).numpy().reshape(-1)
+    assert np.max(np.abs(WakeModel(onnx).score(x) - ref)) < 1e-5
+
+
+def test_finetune_config_follows_the_recipe() -> None:
+    cfg = fast_config(num_epochs=12, learning_rate=0.002, hard_negative_ratio=0.1)
+    plan = DataPlan(finetune_epoch_divisor=3, finetune_lr_factor=0.25,
+                    finetune_min_hard_ratio=0.4)
+    ft = finetune_config(cfg, plan)
+    assert (ft.num_epochs, ft.learning_rate, ft.hard_negative_ratio) == (4, 0.0005, 0.4)
+    assert DataPlan().finetune_epochs(cfg.model_copy(update={"mined_negatives": 0})) == 0

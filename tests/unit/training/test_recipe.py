@@ -1,0 +1,61 @@
+"""The data recipe: frozen, named, recorded in the manifest, read back by ``--config``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from tests.helpers import random_model
+from wakebuilder.errors import InvalidInputError
+from wakebuilder.modelstore.manifest import ModelManifest
+from wakebuilder.pipeline.request import load_train_options
+from wakebuilder.training.config import DataPlan, TrainConfig, fast_config
+
+
+def test_recipe_is_frozen_and_closed() -> None:
+    plan = DataPlan()
+    with pytest.raises(ValidationError):
+        plan.mining_stride = 3  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        DataPlan.model_validate({"mining_strde": 3})  # a misspelt field is refused
+    with pytest.raises(ValidationError):
+        DataPlan(tts_positive_share=1.5)
+
+
+def test_derived_counts() -> None:
+    plan = DataPlan()
+    assert plan.validation_positives(TrainConfig()) == 3000 // 8
+    assert plan.validation_positives(fast_config()) == 40  # 300 // 8 = 37 < the minimum
+    assert plan.finetune_epochs(TrainConfig()) == 25 and plan.finetune_epochs(fast_config()) == 2
+
+
+def test_recipe_round_trips_through_the_manifest(tmp_path: Path) -> None:
+    random_model(tmp_path, "word")
+    raw = json.loads((tmp_path / "word.json").read_text())
+    assert raw["recipe"] is None  # models written before the recipe
+    plan = DataPlan(mining_stride=3, engine_weights={"espeak": 1.0}, eval_tts_clips=20)
+    cfg = fast_config(seed=7, ensemble=2)
+    raw.update(recipe=plan.model_dump(mode="json"), training_config=cfg.model_dump(mode="json"))
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(raw))
+    loaded = ModelManifest.model_validate_json(path.read_text())
+    assert loaded.recipe == plan
+    options, recipe = load_train_options(str(path))
+    assert recipe == plan and TrainConfig.model_validate(options) == cfg
+    inline = json.dumps({"training_config": cfg.model_dump(), "recipe": plan.model_dump()})
+    assert load_train_options(inline) == (cfg.model_dump(), plan)
+
+
+def test_plain_options_and_errors(tmp_path: Path) -> None:
+    assert load_train_options('{"num_epochs": 3}') == ({"num_epochs": 3}, None)
+    with pytest.raises(InvalidInputError):
+        load_train_options("{not json")
+    with pytest.raises(InvalidInputError):
+        load_train_options(str(tmp_path / "missing.json"))
+    with pytest.raises(InvalidInputError):
+        load_train_options("[1, 2]")
+    with pytest.raises(InvalidInputError):
+        load_train_options(json.dumps({"training_config": {}, "recipe": {"nope": 1}}))
