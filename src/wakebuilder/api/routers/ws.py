@@ -15,6 +15,10 @@ async def detection_socket(websocket: WebSocket, model_id: str) -> None:
     """Stream 16-bit PCM in, get ``ready``, ``score`` and ``detection`` messages out.
 
     Query parameters: ``sample_rate`` (of binary frames, default 16000) and ``threshold``.
-    An invalid or unknown model id is answered with ``error`` and a 1008 close.
+    An invalid or unknown model id is answered with ``error`` and a 1008 close. With an API
+    token, authenticate with a header or the ``wakebuilder.token.<base64url>`` subprotocol
+    (never ``?token=``). Limits (settings ``ws_*``): slots in all and per client address, an
+    idle timeout without audio (1008), eviction of the longest-idle connection when full
+    (1013), message size and a control-message rate.
     """
     await DetectionSession(websocket, get_pool(websocket.app.state), model_id).run()
