@@ -160,9 +160,10 @@ def summary_lines(result: TrainResult, seconds: float) -> list[str]:
         count = f" of {r.overall.count} held-out clips" if r.overall.count else ""
         lines.append(f"  Misses       {100 * r.overall.frr:.1f} %{count}"
                      + (f" ({', '.join(what)})" if what else ""))
-    files = escape(", ".join(sorted(m.files.values())) or f"{m.id}.onnx, {m.id}.json")
-    lines += [f"  Files        {directory}", f"               ({files}; report.md explains the "
-              "figures)"]
+    names = sorted(v for v in m.files.values() if v != "report.md")
+    files = escape(", ".join(names) or f"{m.id}.onnx, {m.id}.json")
+    lines += [f"  Files        {directory}",
+              f"               ({files}; report.md explains every figure)"]
     lines += ["[bold]Next[/bold]",
               f"  wakebuilder detect some.wav --model {directory}",
               "  wakebuilder serve            (web UI with a live microphone test on "
