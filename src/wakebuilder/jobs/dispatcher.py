@@ -21,6 +21,7 @@ from pathlib import Path
 from wakebuilder.jobs.store import CANCELLED, FAILED, JobStore
 from wakebuilder.jobs.tasks import CACHE_RUNNER, TRAIN_RUNNER
 from wakebuilder.jobs.worker import WorkerSpec, run_job
+from wakebuilder.layout import DataLayout
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ class Dispatcher:
     def _cleanup(self, run: _Running) -> None:
         """Remove the staging directories a killed worker may have left behind."""
         pid = run.process.pid
-        models = self.data_dir / "models"
+        models = DataLayout(self.data_dir).models_dir
         if pid is None or not models.is_dir():
             return
         for tmp in models.glob(f".tmp-*.{pid}"):
