@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 from wakebuilder.audio.format import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, Samples
 from wakebuilder.detection.config import DetectorConfig
-from wakebuilder.detection.detector import Detection, StreamingDetector
+from wakebuilder.detection.detector import StreamingDetector
+from wakebuilder.detection.logic import Detection
 from wakebuilder.detection.model import WakeModel
 from wakebuilder.features.frontend import FeatureFrontend
 

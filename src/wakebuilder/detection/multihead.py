@@ -2,7 +2,7 @@
 
 Embeddings are computed once per 80 ms frame and every head scores the same windows, so N
 models cost one front end plus N small heads (a head costs a fraction of the front end).
-Detection state is :class:`~wakebuilder.detection.detector.DetectionLogic`, as everywhere.
+Detection state is :class:`~wakebuilder.detection.logic.DetectionLogic`, as everywhere.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 
 from wakebuilder.audio.format import FRAME_MS, Samples
 from wakebuilder.detection.config import DetectorConfig
-from wakebuilder.detection.detector import Detection, DetectionLogic
+from wakebuilder.detection.logic import Detection, DetectionLogic
 from wakebuilder.detection.model import WakeModel
 from wakebuilder.features.frontend import (
     EMBEDDING_DIM,
