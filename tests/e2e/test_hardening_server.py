@@ -389,3 +389,15 @@ def test_token_in_a_subprotocol_and_never_in_the_log(
     log = srv.log.read_text()
     assert "GET /?token=[redacted]" in log, log[-2000:]  # the access log is on
     assert TOKEN not in log and encoded not in log
+
+
+def test_websocket_to_an_unknown_path_gets_a_json_404(server: Server) -> None:
+    async def scenario() -> None:
+        for path in ("/nope", "/api/nope"):
+            with pytest.raises(InvalidStatus) as info:
+                async with websockets.connect(f"ws://127.0.0.1:{server.port}{path}", **WS_ARGS):
+                    pass
+            assert info.value.response.status_code == 404, path
+            assert json.loads(info.value.response.body)["error"] == "not_found"
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
+
+from wakebuilder.api.errors import error_body
+from wakebuilder.api.security import send_refusal
 
 RESERVED = frozenset({"api", "docs", "redoc", "health", "openapi.json"})
 
@@ -15,6 +18,14 @@ class WebUI(StaticFiles):
     Unmatched API URLs (for example ``/api/models/..%2F..``) therefore get the JSON 404
     instead of the UI's index page.
     """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":  # a WebSocket to any other path: JSON 404
+            await send_refusal(scope, send, 404, error_body(
+                "not_found", "No WebSocket at this path; real-time detection is at "
+                "/api/test/ws/{model_id}", {"path": scope.get("path", "")[:200]}))
+            return
+        await super().__call__(scope, receive, send)
 
     def get_path(self, scope: Scope) -> str:
         path, root = scope["path"], scope.get("root_path", "")
