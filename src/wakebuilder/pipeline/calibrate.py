@@ -22,6 +22,7 @@ from wakebuilder.detection.evaluate import (
 )
 from wakebuilder.modelstore.manifest import DetPoint
 from wakebuilder.modelstore.metrics import (
+    MIN_HELDOUT_HOURS,
     FalseAccepts,
     HeldoutFalseAccepts,
     ModelMetrics,
@@ -105,7 +106,10 @@ def calibrate(state: JobState, trained: TrainedModel, neg: NegativeSource,
 
     state.report(PHASE, 0.5, "measuring false accepts on the held-out audio")
     heldout = heldout_false_accepts(state, trained, neg, det)
-    state.stats["negative_hours_heldout"] = round(heldout.hours, 3)
+    if heldout.hours < MIN_HELDOUT_HOURS:
+        state.notes.append(f"Only {heldout.hours:.2f} h of held-out audio: too little to "
+                           "estimate the false-wake rate. Run `wakebuilder corpus fetch` and "
+                           "`wakebuilder cache build` to add real audio.")
 
     state.report(PHASE, 0.8, "measuring false rejects on held-out voices and recordings")
     eval_rng = np.random.default_rng(cfg.seed + plan.eval_seed_offset)

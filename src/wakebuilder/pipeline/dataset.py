@@ -50,7 +50,9 @@ def open_negative_store(state: JobState, layout: DataLayout) -> NegativeSource:
                          progress=lambda f, m: state.report(phase, f, m),
                          should_cancel=state.should_cancel, threads=state.threads)
     state.stats["negative_hours_train"] = round(neg.train_hours, 3)
+    state.stats["negative_hours_validation"] = round(neg.validation_hours, 3)
     state.stats["negative_hours_calibration"] = round(neg.calibration_hours, 3)
+    state.stats["negative_hours_heldout"] = round(neg.heldout_hours, 3)
     state.stats["natural_speech_hours"] = round(neg.natural_speech_hours, 3)
     if neg.natural_speech_hours < 0.1:
         state.notes.append("No natural speech in the negative store: false accepts on real "

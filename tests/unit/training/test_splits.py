@@ -45,7 +45,8 @@ def test_voice_split_holds_out_whole_voices() -> None:
 class SpyNegatives:
     """A NegativeSource that records which split every request names."""
 
-    train_hours = calibration_hours = natural_speech_hours = 1.0
+    train_hours = validation_hours = calibration_hours = heldout_hours = 1.0
+    natural_speech_hours = 1.0
     heldout_sources = ["corpus/held"]
 
     def __init__(self) -> None:
