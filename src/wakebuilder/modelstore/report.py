@@ -6,7 +6,7 @@ from __future__ import annotations
 from wakebuilder.modelstore.manifest import ModelManifest
 from wakebuilder.modelstore.metrics import MIN_HELDOUT_HOURS, FalseAccepts, ModelMetrics, Rejects
 
-KIND_WORDS = {"speech": "speech", "music": "music", "noise": "noise and effects",
+KIND_WORDS = {"speech": "speech", "music": "music", "noise": "noise",
               "tts": "synthetic speech", "other": "other audio"}
 
 
