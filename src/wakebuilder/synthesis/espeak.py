@@ -1,7 +1,11 @@
 """espeak-ng in-process through ``espeakng-loader`` (ctypes): many voices, about 1 ms a clip.
 
 libespeak-ng keeps global state (current voice, parameters, one synthesis callback), so
-every call goes through one process-wide lock.
+every call goes through one process-wide lock. Its waveform generator also carries state from
+one clip to the next (pitch-flutter phase, wave phase, echo, filters) and seeds its noise
+from the clock, so before each clip that state is restored to its just-initialised values
+and the noise generator is seeded from the clip's rng: a clip then depends only on its text,
+voice, parameters and seed, not on what was spoken before it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import numpy as np
 from wakebuilder.audio.format import Samples
 from wakebuilder.errors import EngineUnavailableError, SynthesisError
 from wakebuilder.synthesis.engine import finish_clip
+from wakebuilder.synthesis.native_state import StaticState
 
 ENGLISH_VOICES = ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan",
                   "en-gb-x-gbcwmd", "en-029", "en-us-nyc")
@@ -28,6 +33,17 @@ PITCH_RANGE = (30, 90)
 _RATE, _PITCH, _RANGE = 1, 3, 4
 _SYNC_OUTPUT = 2
 _UTF8 = 1
+_GENERATOR_STATE = (
+    # wavegen.c: running state of the harmonic generator, flutter, echo and breath
+    "Flutter_ix.", "cycle_count.", "h_switch_sign.", "amplitude2.", "maxh.", "maxh2.", "agc.",
+    "wavephase", "phaseinc", "cycle_samples", "hswitch", "hspect", "harm_inc", "peaks",
+    "peak_height", "peak_harmonic", "rbreath", "voicing", "glottal_flag", "glottal_reduce",
+    "modulation_type", "amp_ix", "amp_inc", "samplecount", "samplecount_start", "end_wave",
+    "nsamples", "echo_buf", "echo_complete.", "n_samples.",
+    # klatt.c: Klatt and speechPlayer filter state
+    "kt_globals", "kt_frame", "klattp", "klattp1", "klattp_inc", "skew.", "vwave.", "nlast.",
+    "time_count.", "glotlast.", "vlast.", "voice.", "noise.", "prev_fr.", "sample_count")
+"""Static variables of libespeak-ng 1.52 restored before every clip (see the module doc)."""
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
                              ctypes.c_void_p)
 
@@ -54,12 +70,23 @@ class EspeakLibrary:
         self.lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_void_p),
                                                    ctypes.c_int, ctypes.c_int]
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        library_path = Path(espeakng_loader.get_library_path())
         self.sample_rate = int(self.lib.espeak_Initialize(_SYNC_OUTPUT, 0,
                                                           str(self.data_path).encode(), 0))
         if self.sample_rate <= 0:
             raise EngineUnavailableError(f"espeak_Initialize failed ({self.sample_rate})")
         self._callback = _CALLBACK(self._collect)  # keep a reference: C holds the pointer
         self.lib.espeak_SetSynthCallback(self._callback)
+        self._fresh = StaticState.capture(self.lib, library_path, "espeak_Synth",
+                                          _GENERATOR_STATE)
+        self._seed = getattr(self.lib, "espeak_ng_SetRandSeed", None)
+        if self._seed is not None:
+            self._seed.argtypes = [ctypes.c_long]
+
+    @property
+    def deterministic(self) -> bool:
+        """True when every clip depends only on its text, voice, parameters and seed."""
+        return self._fresh is not None and self._seed is not None
 
     @classmethod
     def get(cls) -> EspeakLibrary:
@@ -78,10 +105,14 @@ class EspeakLibrary:
         return sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
     def synthesize(self, text: str, voice: str, *, rate: int, pitch: int,
-                   pitch_range: int) -> np.ndarray:
-        """Raw int16 samples at ``self.sample_rate``."""
+                   pitch_range: int, seed: int = 0) -> np.ndarray:
+        """Raw int16 samples at ``self.sample_rate``; ``seed`` seeds espeak's noise."""
         data = text.encode("utf-8")
         with self.lock:
+            if self._fresh is not None:
+                self._fresh.restore()
+            if self._seed is not None:
+                self._seed(seed)
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise SynthesisError(f"espeak-ng has no voice {voice!r}", {"voice": voice})
             for param, value in ((_RATE, rate), (_PITCH, pitch), (_RANGE, pitch_range)):
@@ -140,5 +171,6 @@ class EspeakEngine:
     def synthesize(self, text: str, *, voice: str, rng: np.random.Generator) -> Samples:
         raw = self._lib.synthesize(text, voice, rate=int(rng.integers(*RATE_WPM)),
                                    pitch=int(rng.integers(*PITCH)),
-                                   pitch_range=int(rng.integers(*PITCH_RANGE)))
+                                   pitch_range=int(rng.integers(*PITCH_RANGE)),
+                                   seed=int(rng.integers(2**31 - 1)))
         return finish_clip(raw.astype(np.float32) / 32768.0, self._lib.sample_rate, rng)
