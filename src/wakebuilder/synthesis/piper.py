@@ -2,6 +2,8 @@
 
 Each ONNX session is created once, on first use, with a fixed number of intra-op threads.
 A multi-speaker model contributes one voice per speaker, named ``<stem>:<speaker>``.
+The model's random ops are replaced by noise drawn from each clip's rng
+(:mod:`wakebuilder.synthesis.piper_noise`), so a clip depends only on its text, voice and seed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from wakebuilder.audio.format import Samples
 from wakebuilder.errors import EngineUnavailableError, SynthesisError
 from wakebuilder.synthesis.engine import finish_clip
+from wakebuilder.synthesis.piper_noise import SeededSession, noise_as_inputs
 
 LENGTH_SCALE = (0.8, 1.25)
 """Multiplies the voice's own length_scale (speaking rate)."""
@@ -100,6 +103,7 @@ class PiperEngine:
         with self._lock:
             voice = self._loaded.get(spec.model_path)
             if voice is None:
+                import onnx
                 import onnxruntime as ort
                 from piper import PiperVoice
                 from piper.config import PiperConfig
@@ -110,12 +114,15 @@ class PiperEngine:
                 try:
                     config = PiperConfig.from_dict(
                         json.loads(spec.config_path.read_text(encoding="utf-8")))
-                    session = ort.InferenceSession(str(spec.model_path), sess_options=options,
-                                                   providers=["CPUExecutionProvider"])
-                except Exception as exc:  # onnxruntime raises its own untyped errors
+                    graph = onnx.load(str(spec.model_path))
+                    noise = noise_as_inputs(graph)
+                    session = SeededSession(ort.InferenceSession(
+                        graph.SerializeToString(), sess_options=options,
+                        providers=["CPUExecutionProvider"]), noise)
+                except Exception as exc:  # onnx and onnxruntime raise their own untyped errors
                     raise EngineUnavailableError(
                         f"cannot load piper voice {spec.model_path.name}: {exc}") from exc
-                voice = PiperVoice(session=session, config=config)
+                voice = PiperVoice(session=session, config=config)  # type: ignore[arg-type]
                 self._loaded[spec.model_path] = voice
             return voice
 
@@ -132,6 +139,7 @@ class PiperEngine:
             noise_scale=float(rng.uniform(*NOISE_SCALE)),
             noise_w_scale=float(rng.uniform(*NOISE_W_SCALE)),
             normalize_audio=False)
+        model.session.seeded(rng)
         try:
             chunks = [c.audio_float_array for c in model.synthesize(text, syn_config=config)]
         except Exception as exc:  # onnxruntime's errors derive from Exception only
