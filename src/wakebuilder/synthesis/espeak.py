@@ -3,9 +3,10 @@
 libespeak-ng keeps global state (current voice, parameters, one synthesis callback), so
 every call goes through one process-wide lock. Its waveform generator also carries state from
 one clip to the next (pitch-flutter phase, wave phase, echo, filters) and seeds its noise
-from the clock, so before each clip that state is restored to its just-initialised values
-and the noise generator is seeded from the clip's rng: a clip then depends only on its text,
-voice, parameters and seed, not on what was spoken before it.
+from the clock (the Klatt voices use the C library's ``rand()``), so before each clip that
+state is restored to its just-initialised values and both noise generators are seeded from
+the clip's rng: a clip then depends only on its text, voice, parameters and seed, not on
+what was spoken before it. Voices load after that restore, so what a voice sets stays set.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ _GENERATOR_STATE = (
     "peak_height", "peak_harmonic", "rbreath", "voicing", "glottal_flag", "glottal_reduce",
     "modulation_type", "amp_ix", "amp_inc", "samplecount", "samplecount_start", "end_wave",
     "nsamples", "echo_buf", "echo_complete.", "n_samples.",
+    # voices.c: a voice's "intonation" keyword, which loading another voice does not reset
+    "option_tone_flags",
     # klatt.c: Klatt and speechPlayer filter state
     "kt_globals", "kt_frame", "klattp", "klattp1", "klattp_inc", "skew.", "vwave.", "nlast.",
     "time_count.", "glotlast.", "vlast.", "voice.", "noise.", "prev_fr.", "sample_count")
@@ -82,11 +85,16 @@ class EspeakLibrary:
         self._seed = getattr(self.lib, "espeak_ng_SetRandSeed", None)
         if self._seed is not None:
             self._seed.argtypes = [ctypes.c_long]
+        try:  # the Klatt voices' noise comes from the C library's rand()
+            self._srand = ctypes.CDLL(None).srand
+            self._srand.argtypes = [ctypes.c_uint]
+        except (OSError, AttributeError):
+            self._srand = None
 
     @property
     def deterministic(self) -> bool:
         """True when every clip depends only on its text, voice, parameters and seed."""
-        return self._fresh is not None and self._seed is not None
+        return None not in (self._fresh, self._seed, self._srand)
 
     @classmethod
     def get(cls) -> EspeakLibrary:
@@ -113,6 +121,8 @@ class EspeakLibrary:
                 self._fresh.restore()
             if self._seed is not None:
                 self._seed(seed)
+            if self._srand is not None:
+                self._srand(seed)
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise SynthesisError(f"espeak-ng has no voice {voice!r}", {"voice": voice})
             for param, value in ((_RATE, rate), (_PITCH, pitch), (_RANGE, pitch_range)):
