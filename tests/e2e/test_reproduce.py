@@ -1,9 +1,9 @@
 """A manifest's recipe reproduces its model bit for bit: train a tiny model, then retrain it
 through ``wakebuilder train --config <manifest.json>`` and compare the ``.pt`` tensors.
 
-The recipe synthesises with Flite only: Piper (VITS noise drawn by onnxruntime's unseeded
-random ops) and eSpeak NG (clip lengths vary by a few samples between calls) are not
-bit-for-bit repeatable, so with them a retrain matches only up to that TTS randomness."""
+The recipe synthesises with the default engines (Piper, eSpeak NG, Flite): each clip depends
+only on the job's seed and its index in the synthesis plan, in the pytest process (after
+other tests spoke) as in the fresh CLI process."""
 
 from __future__ import annotations
 
@@ -30,12 +30,15 @@ def test_manifest_recipe_reproduces_the_model(tmp_path: Path, computer_clips: li
     clips = computer_clips[:3]
     cfg = fast_config(seed=11, num_epochs=2, target_positive_samples=60, steps_per_epoch=20,
                       mined_negatives=200)
-    plan = DataPlan(mining_stride=3, eval_tts_clips=20, eval_augmented_user_clips=6,
-                    engine_weights={"flite": 1.0})
+    plan = DataPlan(mining_stride=3, eval_tts_clips=20, eval_augmented_user_clips=6)
+    assert set(plan.engine_weights) == {"piper", "espeak", "flite"}
     first = run_training(TrainRequest("computer", clips, cfg, plan),
                          DataLayout(data).with_models_dir(tmp_path / "a"), threads=2)
     manifest_path = first.model_dir / f"{first.model_id}.json"
-    assert json.loads(manifest_path.read_text())["recipe"]["mining_stride"] == 3
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["recipe"]["mining_stride"] == 3
+    assert all(manifest["data_stats"]["tts_positive_counts"].get(e, 0) > 0
+               for e in ("piper", "espeak"))
 
     out = tmp_path / "b"
     cmd = [sys.executable, "-m", "wakebuilder.cli.main", "train", "-w", "computer",
