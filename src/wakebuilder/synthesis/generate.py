@@ -97,7 +97,9 @@ def synthesize_many(texts: list[str], engines: EngineSet, n: int, rng: np.random
 
     Failed clips are counted per engine (first message kept in ``errors``); when more than
     half of the attempts fail, :class:`SynthesisError` is raised with the counts. ``workers``
-    > 1 runs clips in threads (Piper and flite run in parallel; espeak is serialised).
+    > 1 runs clips in threads (Piper and flite run in parallel; espeak is serialised); each
+    clip is drawn from its own seed and results come back in plan order, so the output
+    depends only on ``rng`` and the requests, not on ``workers`` or thread timing.
     Raises :class:`CancelledError` as soon as ``should_cancel()`` returns True.
     """
     if not engines.engines:

@@ -130,8 +130,8 @@ class DataPlan(BaseModel):
     """The recipe of a job's data and schedule: every share, count, stride and epoch budget
     the pipeline uses besides the :class:`TrainConfig` options. Recorded in the manifest as
     ``recipe``; the defaults are the values every model so far was trained with. The same
-    config, recipe, recordings and seed give the same weights (bit for bit when the TTS
-    engines are deterministic: Flite is, Piper and eSpeak NG are not)."""
+    config, recipe, recordings and seed give the same weights bit for bit, with the default
+    engines too: every synthesised clip depends only on the seed and its place in the plan."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
