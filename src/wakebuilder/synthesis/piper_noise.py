@@ -11,11 +11,12 @@ distribution: mean 0, scale 1) from the rng of the clip being synthesised.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper
+
+if TYPE_CHECKING:
+    import onnx
 
 NOISE_PER_ID = 2048
 """First size of each noise input per phoneme id: room for ~10 frames of 192 channels each."""
@@ -28,6 +29,9 @@ def noise_as_inputs(model: onnx.ModelProto) -> list[str]:
     Raises ValueError when a random op is not a plain standard normal (``mean`` 0,
     ``scale`` 1, float32) or sits inside a subgraph.
     """
+    import onnx  # imported here: it takes most of a second
+    from onnx import TensorProto, helper
+
     graph = model.graph
     names: list[str] = []
     nodes: list[onnx.NodeProto] = []
