@@ -115,7 +115,12 @@ class PiperEngine:
                     config = PiperConfig.from_dict(
                         json.loads(spec.config_path.read_text(encoding="utf-8")))
                     graph = onnx.load(str(spec.model_path))
-                    noise = noise_as_inputs(graph)
+                    try:
+                        noise = noise_as_inputs(graph)
+                    except ValueError as exc:  # keep the voice, without seeded noise
+                        _log.warning("piper voice %s is not repeatable: %s",
+                                     spec.model_path.name, exc)
+                        graph, noise = onnx.load(str(spec.model_path)), []
                     session = SeededSession(ort.InferenceSession(
                         graph.SerializeToString(), sess_options=options,
                         providers=["CPUExecutionProvider"]), noise)

@@ -88,3 +88,15 @@ def test_piper_retry_with_longer_noise_is_deterministic(monkeypatch: pytest.Monk
     a = engine.synthesize("hey computer", voice=voice, rng=np.random.default_rng(5))
     b = engine.synthesize("hey computer", voice=voice, rng=np.random.default_rng(5))
     assert a.size > 8000 and np.array_equal(a, b)
+
+
+def test_piper_noise_rejects_other_random_ops() -> None:
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
+    for node in (helper.make_node("RandomUniformLike", ["x"], ["y"]),
+                 helper.make_node("RandomNormalLike", ["x"], ["y"], mean=1.0)):
+        model = helper.make_model(helper.make_graph([node], "g", [x], [y]))
+        with pytest.raises(ValueError):
+            piper_noise.noise_as_inputs(model)
