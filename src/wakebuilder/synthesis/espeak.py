@@ -7,6 +7,8 @@ from the clock (the Klatt voices use the C library's ``rand()``), so before each
 state is restored to its just-initialised values and both noise generators are seeded from
 the clip's rng: a clip then depends only on its text, voice, parameters and seed, not on
 what was spoken before it. Voices load after that restore, so what a voice sets stays set.
+The pitch-flutter phase a clip starts at, which used to be wherever the previous clip left
+it, is drawn from the seed.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ _GENERATOR_STATE = (
     "kt_globals", "kt_frame", "klattp", "klattp1", "klattp_inc", "skew.", "vwave.", "nlast.",
     "time_count.", "glotlast.", "vlast.", "voice.", "noise.", "prev_fr.", "sample_count")
 """Static variables of libespeak-ng 1.52 restored before every clip (see the module doc)."""
+_FLUTTER_STEPS = 368
+"""Entries of wavegen.c's pitch-flutter table (Flutter_ix counts 64 per entry)."""
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
                              ctypes.c_void_p)
 
@@ -119,6 +123,9 @@ class EspeakLibrary:
         with self.lock:
             if self._fresh is not None:
                 self._fresh.restore()
+                # a clip used to start wherever the last one left the pitch flutter; keep
+                # that variety, drawn from the seed
+                self._fresh.set_int("Flutter_ix.", 64 * (seed % _FLUTTER_STEPS))
             if self._seed is not None:
                 self._seed(seed)
             if self._srand is not None:

@@ -52,8 +52,9 @@ class StaticState:
     function's static variables, which the compiler names ``name.NNNN``.
     """
 
-    def __init__(self, regions: list[tuple[int, bytes]]) -> None:
+    def __init__(self, regions: list[tuple[int, bytes]], addresses: dict[str, int]) -> None:
         self._regions = regions
+        self._addresses = addresses
 
     @classmethod
     def capture(cls, lib: ctypes.CDLL, path: Path, exported: str,
@@ -69,13 +70,21 @@ class StaticState:
         if not symbols or not libc.dladdr(ctypes.c_void_p(address), ctypes.byref(info)):
             return None
         base = int(info.fbase or 0)
-        wanted = [(base + offset, size) for name, offset, size in symbols
-                  if any(name == n or (n.endswith(".") and name.startswith(n)) for n in names)]
-        covered = {n for n in names if any(s[0] == n or (n.endswith(".") and s[0].startswith(n))
-                                          for s in symbols)}
-        if covered != set(names):
+        addresses: dict[str, int] = {}
+        regions: list[tuple[int, bytes]] = []
+        for symbol, offset, size in symbols:
+            for n in names:
+                if symbol == n or (n.endswith(".") and symbol.startswith(n)):
+                    addresses.setdefault(n, base + offset)
+                    regions.append((base + offset, ctypes.string_at(base + offset, size)))
+                    break
+        if set(addresses) != set(names):
             return None
-        return cls([(addr, ctypes.string_at(addr, size)) for addr, size in wanted])
+        return cls(regions, addresses)
+
+    def set_int(self, name: str, value: int) -> None:
+        """Write the C ``int`` variable ``name`` (one of the captured names)."""
+        ctypes.c_int.from_address(self._addresses[name]).value = value
 
     def restore(self) -> None:
         """Write the snapshot back (call only while no other thread uses the library)."""
