@@ -31,10 +31,7 @@ import argparse
 import asyncio
 import base64
 import json
-import os
-import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,74 +41,30 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from loadkit import (
+    Plan,
+    cpu_seconds,
+    ensure_model,
+    free_port,
+    make_plan,
+    other_speech,
+    paced_chunks,
+    pct,
+    print_command,
+    usable_words,
+    wait_listening,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from wakebuilder.audio.checks import speech_bounds  # noqa: E402
-from wakebuilder.audio.format import SAMPLE_RATE, Samples, to_int16  # noqa: E402
-from wakebuilder.audio.io import decode_audio  # noqa: E402
-
-DEV = ROOT.parent / "shared" / "dev-data" / "precise"
-WORDS = sorted((DEV / "computer").glob("*.wav"))
-OTHER = sorted((DEV / "not-wake-words" / "en").glob("*.wav"))
-TRAIN = WORDS[:3]
-
-
-# -- audio --------------------------------------------------------------------------------------
-@dataclass
-class Plan:
-    """One connection's audio and where its wake words end (ms of audio time)."""
-
-    pcm: bytes
-    words: list[tuple[int, int]] = field(default_factory=list)
+from wakebuilder.audio.format import SAMPLE_RATE, Samples
 
 
-def usable_words(model_dir: Path) -> list[Samples]:
+def detected_words(model_dir: Path) -> list[Samples]:
     """Held-out recordings trimmed to speech that the library itself detects (latency needs a
     detection; recall is measured elsewhere)."""
     from wakebuilder.cli.detect import detect_file, load_model_dir
 
     model, manifest = load_model_dir(model_dir)
-    out = []
-    for path in WORDS[3:]:
-        x = decode_audio(path)
-        bounds = speech_bounds(x)
-        if bounds is None:
-            continue
-        word = x[bounds[0]:bounds[1]]
-        padded = np.concatenate([np.zeros(SAMPLE_RATE, np.float32), word,
-                                 np.zeros(SAMPLE_RATE, np.float32)])
-        if len(detect_file(model, manifest.detector, padded)) == 1:
-            out.append(word)
-    return out
-
-
-def make_plan(words: list[Samples], others: list[Samples], seconds: float,
-              rng: np.random.Generator) -> Plan:
-    parts: list[Samples] = []
-    plan = Plan(b"")
-    n = 0
-
-    def add(x: Samples) -> None:
-        nonlocal n
-        parts.append(x.astype(np.float32))
-        n += len(x)
-
-    def quiet(s: float) -> Samples:
-        return rng.normal(0, 3e-4, int(s * SAMPLE_RATE)).astype(np.float32)
-
-    add(quiet(rng.uniform(1.3, 2.0)))
-    while n < seconds * SAMPLE_RATE:
-        word = words[rng.integers(len(words))]
-        start = n
-        add(word)
-        plan.words.append((start * 1000 // SAMPLE_RATE, n * 1000 // SAMPLE_RATE))
-        add(quiet(1.0))
-        add(others[rng.integers(len(others))])
-        add(quiet(rng.uniform(0.8, 1.2)))
-    plan.pcm = to_int16(np.concatenate(parts)).tobytes()
-    return plan
+    return usable_words(lambda x: len(detect_file(model, manifest.detector, x)))
 
 
 # -- one connection -----------------------------------------------------------------------------
@@ -132,7 +85,6 @@ async def run_stream(url: str, plan: Plan, chunk_ms: int, binary: bool, delay_s:
 
     out = Outcome(words=len(plan.words))
     await asyncio.sleep(delay_s)
-    step = SAMPLE_RATE * chunk_ms // 1000 * 2
     detected: list[tuple[int, float]] = []
     async with websockets.connect(url, max_size=2**22) as ws:
         if json.loads(await ws.recv())["type"] != "ready":
@@ -158,11 +110,7 @@ async def run_stream(url: str, plan: Plan, chunk_ms: int, binary: bool, delay_s:
                     return
 
         reader = asyncio.create_task(read())
-        for i in range(0, len(plan.pcm), step):
-            due = t0 + (i + step) / 2 / SAMPLE_RATE
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            out.send_lag_s.append(time.monotonic() - due)
-            chunk = plan.pcm[i:i + step]
+        async for chunk in paced_chunks(plan.pcm, chunk_ms, t0, out.send_lag_s):
             await ws.send(chunk if binary else json.dumps(
                 {"type": "audio", "data": base64.b64encode(chunk).decode(),
                  "sample_rate": SAMPLE_RATE}))
@@ -180,12 +128,6 @@ async def run_stream(url: str, plan: Plan, chunk_ms: int, binary: bool, delay_s:
 
 
 # -- the server ---------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def serve(data_dir: Path, port: int) -> None:
     """Run the app (no job dispatcher) until killed."""
     import uvicorn
@@ -200,48 +142,7 @@ def serve(data_dir: Path, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **uvicorn_options())
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start")
-
-
-def ensure_model(model_dir: Path | None) -> Path:
-    if model_dir is not None:
-        return model_dir
-    out = ROOT / "data" / "bench"
-    found = sorted(out.glob("models/*/*.onnx"))
-    if found:
-        return found[0].parent
-    from wakebuilder.layout import DataLayout
-    from wakebuilder.pipeline.request import TrainRequest
-    from wakebuilder.pipeline.run import run_training
-    from wakebuilder.training.config import fast_config
-
-    print("training a tiny 'computer' model into", out, flush=True)
-    result = run_training(TrainRequest("computer", list(TRAIN), fast_config(seed=0)),
-                          DataLayout(out))
-    return result.model_dir
-
-
 # -- the run ------------------------------------------------------------------------------------
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
 async def run_k(url: str, k: int, plans: list[Plan], chunk_ms: int, binary: bool,
                 rng: np.random.Generator) -> list[Outcome]:
     delays = rng.uniform(0, chunk_ms / 1000, k)
@@ -300,10 +201,10 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.port)
         return
-    print("command:", shlex.join([Path(sys.executable).name, *sys.argv]), flush=True)
+    print_command()
     model_dir = ensure_model(args.model_dir)
-    words = usable_words(model_dir)
-    others = [decode_audio(p) for p in OTHER[:20]]
+    words = detected_words(model_dir)
+    others = other_speech()
     print(f"model {model_dir}; {len(words)} held-out words detected by the library are used",
           flush=True)
     ks = [int(k) for k in args.ks.split(",")]

@@ -30,9 +30,7 @@ import argparse
 import asyncio
 import json
 import os
-import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,76 +40,38 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from loadkit import (
+    ROOT,
+    Plan,
+    cpu_seconds,
+    ensure_model,
+    free_port,
+    make_plan,
+    other_speech,
+    paced_chunks,
+    pct,
+    peak_rss_mb,
+    print_command,
+    usable_words,
+    wait_listening,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from wakebuilder.audio.format import SAMPLE_RATE, Samples
 
-from wakebuilder.audio.checks import speech_bounds  # noqa: E402
-from wakebuilder.audio.format import SAMPLE_RATE, Samples, to_int16  # noqa: E402
-from wakebuilder.audio.io import decode_audio  # noqa: E402
-
-DEV = ROOT.parent / "shared" / "dev-data" / "precise"
-WORDS = sorted((DEV / "computer").glob("*.wav"))
-OTHER = sorted((DEV / "not-wake-words" / "en").glob("*.wav"))
-TRAIN = WORDS[:3]
 MAX_STREAMS, MAX_SECONDS = 200, 600
+# The tests' cached tiny model (the newest first), then data/bench.
+MODEL_GLOBS = (".pytest_cache/d/wakebuilder-trained-model-v*/models/*/*.onnx",
+               "data/bench/models/*/*.onnx")
 
 
-# -- audio --------------------------------------------------------------------------------------
-@dataclass
-class Plan:
-    """One connection's audio and where its wake words are (ms of audio time)."""
-
-    pcm: bytes
-    words: list[tuple[int, int]] = field(default_factory=list)
-
-
-def usable_words(model_dir: Path) -> list[Samples]:
+def detected_words(model_dir: Path) -> list[Samples]:
     """Held-out recordings trimmed to speech that the library itself detects once."""
     from wakebuilder.detection.detector import StreamingDetector
     from wakebuilder.modelstore.loader import ModelCache
     from wakebuilder.modelstore.store import ModelStore
 
     _, model, config = ModelCache().open(ModelStore(model_dir.parent), model_dir.name)
-    out = []
-    for path in WORDS[3:]:
-        x = decode_audio(path)
-        bounds = speech_bounds(x)
-        if bounds is None:
-            continue
-        word = x[bounds[0]:bounds[1]]
-        padded = np.concatenate([np.zeros(SAMPLE_RATE, np.float32), word,
-                                 np.zeros(SAMPLE_RATE, np.float32)])
-        if len(StreamingDetector(model, config).process(padded)) == 1:
-            out.append(word)
-    return out
-
-
-def make_plan(words: list[Samples], others: list[Samples], seconds: float,
-              rng: np.random.Generator) -> Plan:
-    parts: list[Samples] = []
-    plan = Plan(b"")
-    n = 0
-
-    def add(x: Samples) -> None:
-        nonlocal n
-        parts.append(x.astype(np.float32))
-        n += len(x)
-
-    def quiet(s: float) -> Samples:
-        return rng.normal(0, 3e-4, int(s * SAMPLE_RATE)).astype(np.float32)
-
-    add(quiet(rng.uniform(1.3, 2.0)))
-    while n < seconds * SAMPLE_RATE:
-        word = words[rng.integers(len(words))]
-        start = n
-        add(word)
-        plan.words.append((start * 1000 // SAMPLE_RATE, n * 1000 // SAMPLE_RATE))
-        add(quiet(1.0))
-        add(others[rng.integers(len(others))])
-        add(quiet(rng.uniform(0.8, 1.2)))
-    plan.pcm = to_int16(np.concatenate(parts)).tobytes()
-    return plan
+    return usable_words(lambda x: len(StreamingDetector(model, config).process(x)))
 
 
 # -- one connection -----------------------------------------------------------------------------
@@ -134,7 +94,6 @@ async def run_stream(port: int, plan: Plan, names: list[str], chunk_ms: int,
 
     out = Outcome(words=len(plan.words) * len(names))
     await asyncio.sleep(delay_s)
-    step = SAMPLE_RATE * chunk_ms // 1000 * 2
     detected: list[tuple[str, int, float]] = []
     async with AsyncTcpClient("127.0.0.1", port) as c:
         await c.write_event(Detect(names=names).event())
@@ -156,11 +115,8 @@ async def run_stream(port: int, plan: Plan, names: list[str], chunk_ms: int,
                     return
 
         reader = asyncio.create_task(read())
-        for i in range(0, len(plan.pcm), step):
-            due = t0 + (i + step) / 2 / SAMPLE_RATE
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
-            out.send_lag_s.append(time.monotonic() - due)
-            await c.write_event(AudioChunk(SAMPLE_RATE, 2, 1, plan.pcm[i:i + step]).event())
+        async for chunk in paced_chunks(plan.pcm, chunk_ms, t0, out.send_lag_s):
+            await c.write_event(AudioChunk(SAMPLE_RATE, 2, 1, chunk).event())
         stopped.set()
         await c.write_event(AudioStop().event())
         from wyoming.ping import Ping
@@ -180,58 +136,6 @@ async def run_stream(port: int, plan: Plan, names: list[str], chunk_ms: int,
 
 
 # -- the server ---------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the server exited")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start")
-
-
-def ensure_model(model_dir: Path | None) -> Path:
-    if model_dir is not None:
-        return model_dir
-    for pattern in (".pytest_cache/d/wakebuilder-trained-model-v*/models/*/*.onnx",
-                    "data/bench/models/*/*.onnx"):
-        found = sorted(ROOT.glob(pattern), reverse=True)  # the newest test model first
-        if found:
-            return found[0].parent
-    from wakebuilder.layout import DataLayout
-    from wakebuilder.pipeline.request import TrainRequest
-    from wakebuilder.pipeline.run import run_training
-    from wakebuilder.training.config import fast_config
-
-    out = ROOT / "data" / "bench"
-    print("training a tiny 'computer' model into", out, flush=True)
-    result = run_training(TrainRequest("computer", list(TRAIN), fast_config(seed=0)),
-                          DataLayout(out))
-    return result.model_dir
-
-
 def copy_model(src: Path, models: Path, model_id: str) -> None:
     """``src`` as model ``model_id`` (files renamed to the new id)."""
     dest = models / model_id
@@ -242,10 +146,6 @@ def copy_model(src: Path, models: Path, model_id: str) -> None:
 
 
 # -- the run ------------------------------------------------------------------------------------
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
-
-
 def summarise(n: int, heads: int, outcomes: list[Outcome], cpu_s: float, wall_s: float,
               rss_mb: float) -> dict[str, Any]:
     send = [x for o in outcomes for x in o.send_lag_s]
@@ -301,10 +201,10 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.streams <= MAX_STREAMS or not 1 <= args.seconds <= MAX_SECONDS:
         parser.error(f"--streams must be 1-{MAX_STREAMS} and --seconds 1-{MAX_SECONDS}")
-    print("command:", shlex.join([Path(sys.executable).name, *sys.argv]), flush=True)
-    model_dir = ensure_model(args.model_dir)
-    words = usable_words(model_dir)
-    others = [decode_audio(p) for p in OTHER[:20]]
+    print_command()
+    model_dir = ensure_model(args.model_dir, MODEL_GLOBS, newest_first=True)
+    words = detected_words(model_dir)
+    others = other_speech()
     print(f"model {model_dir}; {len(words)} held-out words detected by the library are used",
           flush=True)
     head_counts = [int(h) for h in args.heads.split(",")]
@@ -323,7 +223,7 @@ def main() -> None:
         proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
                                 stderr=subprocess.DEVNULL)
         try:
-            wait_listening(port, proc)
+            wait_listening(port, proc, 90)
             for heads in head_counts:
                 names = ids[:heads]
                 asyncio.run(run_round(port, 1, names, plans, args.chunk_ms, rng, 60))  # warm-up
