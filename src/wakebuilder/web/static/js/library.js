@@ -121,7 +121,7 @@ async function showDetails(id) {
     h("div", { class: "details-head" },
       h("h2", { id: "details-title", class: "h2" }, `“${m.wake_word}”`, " ", h("span", { class: `badge ${m.type}` }, m.type)),
       h("button", { type: "button", class: "small", onclick: () => navigate("#/library") }, "Close details")),
-    h("p", { class: "muted" }, `${m.id} · created ${dateTime(m.created_at)} · ${m.trainable_params ? `${m.trainable_params.toLocaleString()} trainable parameters · ` : ""}${m.has_onnx ? "ONNX included" : "no ONNX file"}`),
+    h("p", { class: "muted" }, `${m.id} · created ${dateTime(m.created_at)} · ${m.trainable_params ? `${m.trainable_params.toLocaleString()} trainable parameters · ` : ""}${m.has_onnx ? (m.files && m.files.tflite ? "ONNX and TFLite (Home Assistant) included" : "ONNX included") : "no ONNX file"}`),
     h("div", { class: "metric-cards" },
       h("div", { class: "metric" }, h("span", { class: "metric-label" }, "Missed wake words (FRR)"), h("span", { class: "metric-value" }, pct(m.frr)), h("span", { class: "metric-words" }, m.frr === null || m.frr === undefined ? frrInWords(m.frr) : `${frrInWords(m.frr)} (${heldoutPositivesWords(metrics) || "held-out clips"})`)),
       h("div", { class: "metric" }, h("span", { class: "metric-label" }, "False wakes per hour"), h("span", { class: "metric-value" }, faValue(m)), h("span", { class: "metric-words" }, falseWakesInWords(m, metrics))),
