@@ -23,11 +23,8 @@ import asyncio
 import importlib.util
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,19 +33,16 @@ from types import ModuleType
 
 import numpy as np
 import pytest
-import uvicorn
 import websockets
 
 from tests.conftest import DEV_DATA, HELDOUT_WAVS
-from wakebuilder.api.app import create_app
+from tests.servers import app_in_thread, data_with_model
 from wakebuilder.audio.format import FRAME_MS, SAMPLE_RATE, Samples, to_int16
 from wakebuilder.audio.io import decode_audio, write_wav
 from wakebuilder.cli.detect import detect_path, load_model_dir
-from wakebuilder.cli.serve import uvicorn_options
 from wakebuilder.detection.evaluate import count_events, fa_per_hour, smoothed_scores
 from wakebuilder.detection.logic import DetectionLogic
 from wakebuilder.features.frontend import get_frontend
-from wakebuilder.settings import load_settings
 
 pytestmark = pytest.mark.slow
 
@@ -66,24 +60,10 @@ class Server:
 @pytest.fixture(scope="module")
 def server(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Server]:
-    data = tmp_path_factory.mktemp("same-data")
-    shutil.copytree(trained_model_dir, data / "models" / trained_model_dir.name)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(load_settings(data_dir=data, port=port), start_dispatcher=False)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        **uvicorn_options()))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    model_dir = data / "models" / trained_model_dir.name
-    yield Server(f"127.0.0.1:{port}", data, trained_model_dir.name, model_dir)
-    srv.should_exit = True
-    thread.join(10)
+    data = data_with_model(trained_model_dir, tmp_path_factory, "same-data")
+    with app_in_thread(data) as port:
+        model_dir = data / "models" / trained_model_dir.name
+        yield Server(f"127.0.0.1:{port}", data, trained_model_dir.name, model_dir)
 
 
 def _quiet(seconds: float, seed: int) -> Samples:

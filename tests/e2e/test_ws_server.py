@@ -9,9 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,18 +17,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-import uvicorn
 import websockets
 
 from tests.conftest import DEV_DATA, HELDOUT_WAVS
-from wakebuilder.api.app import create_app
+from tests.servers import app_in_thread, data_with_model
 from wakebuilder.audio.checks import speech_bounds
 from wakebuilder.audio.format import SAMPLE_RATE, Samples, to_int16
 from wakebuilder.audio.io import decode_audio, resample
 from wakebuilder.cli.detect import detect_file, load_model_dir
-from wakebuilder.cli.serve import uvicorn_options
 from wakebuilder.detection.detector import Detection
-from wakebuilder.settings import load_settings
 
 pytestmark = pytest.mark.slow
 
@@ -49,23 +43,10 @@ class Server:
 @pytest.fixture(scope="module")
 def server(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``create_app`` under uvicorn on a free port, serving the trained model."""
-    data = tmp_path_factory.mktemp("ws-data")
-    shutil.copytree(trained_model_dir, data / "models" / trained_model_dir.name)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(load_settings(data_dir=data, port=port), start_dispatcher=False)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                        **uvicorn_options()))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield Server(f"ws://127.0.0.1:{port}/api/test/ws", trained_model_dir.name, trained_model_dir)
-    srv.should_exit = True
-    thread.join(10)
+    data = data_with_model(trained_model_dir, tmp_path_factory, "ws-data")
+    with app_in_thread(data) as port:
+        yield Server(f"ws://127.0.0.1:{port}/api/test/ws", trained_model_dir.name,
+                     trained_model_dir)
 
 
 def quiet(seconds: float, seed: int = 0) -> Samples:

@@ -11,7 +11,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from wyoming.info import Describe, Info
 from wyoming.wake import Detect, Detection
 
 from tests.conftest import HELDOUT_WAVS
+from tests.servers import data_with_model, free_port, wait_listening
 from wakebuilder.audio.checks import speech_bounds
 from wakebuilder.audio.format import SAMPLE_RATE, Samples, to_int16
 from wakebuilder.audio.io import decode_audio, resample
@@ -41,24 +41,6 @@ pytestmark = pytest.mark.slow
 
 LEAD_S, TAIL_S = 1.0, 1.5
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the server exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the server did not start")
 
 
 def cli(*args: str) -> list[str]:
@@ -84,8 +66,7 @@ class Server:
 def server(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[Server]:
     """``wakebuilder wyoming`` on a free loopback port, serving a copy of the trained model."""
-    data = tmp_path_factory.mktemp("wyoming-data")
-    shutil.copytree(trained_model_dir, data / "models" / trained_model_dir.name)
+    data = data_with_model(trained_model_dir, tmp_path_factory, "wyoming-data")
     port = free_port()
     proc = subprocess.Popen(cli("wyoming", "--uri", f"tcp://127.0.0.1:{port}", "--data-dir",
                                 str(data)), env=env())
