@@ -19,19 +19,14 @@ import numpy as np
 import pytest
 import websockets
 
-from tests.conftest import DEV_DATA, HELDOUT_WAVS
+from tests.clips import Clip, first_detected_once, quiet
+from tests.conftest import DEV_DATA
 from tests.servers import app_in_thread, data_with_model
-from wakebuilder.audio.checks import speech_bounds
 from wakebuilder.audio.format import SAMPLE_RATE, Samples, to_int16
 from wakebuilder.audio.io import decode_audio, resample
 from wakebuilder.cli.detect import detect_file, load_model_dir
-from wakebuilder.detection.detector import Detection
 
 pytestmark = pytest.mark.slow
-
-LEAD_S = 1.0
-TAIL_S = 1.5
-
 
 @dataclass
 class Server:
@@ -49,34 +44,11 @@ def server(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
                      trained_model_dir)
 
 
-def quiet(seconds: float, seed: int = 0) -> Samples:
-    return np.random.default_rng(seed).normal(0, 5e-4, int(seconds * SAMPLE_RATE)).astype(
-        np.float32)
-
-
-@dataclass
-class Clip:
-    """A wake word with quiet lead and tail; ``word_*_ms`` from the speech detector."""
-
-    samples: Samples
-    word_start_ms: int
-    word_end_ms: int
-    expected: list[Detection]
-
-
 @pytest.fixture(scope="module")
 def clip(server: Server) -> Clip:
     """The first held-out recording the library detects exactly once."""
     model, manifest = load_model_dir(server.model_dir)
-    for path in HELDOUT_WAVS[:12]:
-        word = decode_audio(path)
-        samples = np.concatenate([quiet(LEAD_S), word, quiet(TAIL_S, 1)])
-        found = detect_file(model, manifest.detector, samples)
-        bounds = speech_bounds(word)
-        if len(found) == 1 and bounds is not None:
-            start, end = (int(LEAD_S * 1000 + b * 1000 / SAMPLE_RATE) for b in bounds)
-            return Clip(samples, start, end, found)
-    pytest.fail("the tiny model detects none of the held-out recordings once")
+    return first_detected_once(lambda x: detect_file(model, manifest.detector, x))
 
 
 @dataclass

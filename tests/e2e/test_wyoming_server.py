@@ -27,19 +27,16 @@ from wyoming.event import Event, async_read_event
 from wyoming.info import Describe, Info
 from wyoming.wake import Detect, Detection
 
-from tests.conftest import HELDOUT_WAVS
+from tests.clips import Clip, first_detected_once
 from tests.servers import data_with_model, free_port, wait_listening
-from wakebuilder.audio.checks import speech_bounds
 from wakebuilder.audio.format import SAMPLE_RATE, Samples, to_int16
-from wakebuilder.audio.io import decode_audio, resample
-from wakebuilder.detection.detector import Detection as WakeDetection
+from wakebuilder.audio.io import resample
 from wakebuilder.detection.detector import StreamingDetector
 from wakebuilder.modelstore.loader import ModelCache
 from wakebuilder.modelstore.store import ModelStore
 
 pytestmark = pytest.mark.slow
 
-LEAD_S, TAIL_S = 1.0, 1.5
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -78,33 +75,11 @@ def server(trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
         assert proc.wait(20) == 0  # a clean shutdown
 
 
-def quiet(seconds: float, seed: int = 0) -> Samples:
-    return np.random.default_rng(seed).normal(0, 5e-4, int(seconds * SAMPLE_RATE)).astype(
-        np.float32)
-
-
-@dataclass
-class Clip:
-    samples: Samples
-    word_start_ms: int
-    word_end_ms: int
-    expected: list[WakeDetection]
-    """What the library's own streaming detector finds in ``samples``."""
-
-
 @pytest.fixture(scope="module")
 def clip(server: Server) -> Clip:
     """The first held-out recording the library detects exactly once."""
     _, model, config = ModelCache().open(ModelStore(server.data / "models"), server.model_id)
-    for path in HELDOUT_WAVS[:12]:
-        word = decode_audio(path)
-        samples = np.concatenate([quiet(LEAD_S), word, quiet(TAIL_S, 1)])
-        found = StreamingDetector(model, config).process(samples)
-        bounds = speech_bounds(word)
-        if len(found) == 1 and bounds is not None:
-            start, end = (int(LEAD_S * 1000 + b * 1000 / SAMPLE_RATE) for b in bounds)
-            return Clip(samples, start, end, found)
-    pytest.fail("the tiny model detects none of the held-out recordings once")
+    return first_detected_once(lambda x: StreamingDetector(model, config).process(x))
 
 
 def pcm(samples: Samples, rate: int = SAMPLE_RATE, channels: int = 1) -> bytes:
