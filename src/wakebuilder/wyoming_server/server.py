@@ -96,12 +96,17 @@ def service_info(name: str, address: str, port: int) -> Any:
 class Announcement:
     """A registered zeroconf service; :meth:`close` withdraws it."""
 
-    def __init__(self, name: str, host: str, port: int) -> None:
+    def __init__(self, name: str, host: str, port: int, *,
+                 interfaces: list[str] | None = None) -> None:
         self.info = service_info(name, announce_address(host), port)
+        self.interfaces = interfaces
+        """Addresses to announce on (None: every interface, as a real server does)."""
         self._zc: Any = None
 
     async def open(self) -> None:
-        self._zc = _zeroconf().AsyncZeroconf()
+        zc = _zeroconf()
+        self._zc = (zc.AsyncZeroconf() if self.interfaces is None
+                    else zc.AsyncZeroconf(interfaces=self.interfaces))
         await self._zc.async_register_service(self.info)
         log.info("announced %s over zeroconf", self.info.name)
 

@@ -63,7 +63,8 @@ def test_service_info_is_a_wyoming_announcement() -> None:
 
 
 def test_announcement_resolves_over_mdns() -> None:
-    """Register, resolve with a second zeroconf instance, withdraw (skips without multicast)."""
+    """Register, resolve with a second zeroconf instance, withdraw, on the loopback interface
+    only, so no packet leaves the machine (skips where loopback has no multicast)."""
     import asyncio
 
     from zeroconf.asyncio import AsyncZeroconf
@@ -71,12 +72,13 @@ def test_announcement_resolves_over_mdns() -> None:
     from wakebuilder.wyoming_server.server import Announcement
 
     async def go() -> tuple[list[str], int]:
-        announcement = Announcement("wakebuilder-test", "127.0.0.1", 10499)
+        announcement = Announcement("wakebuilder-test", "127.0.0.1", 10499,
+                                    interfaces=["127.0.0.1"])
         try:
             await announcement.open()
         except OSError as exc:
-            pytest.skip(f"no multicast here: {exc}")
-        browser = AsyncZeroconf()
+            pytest.skip(f"no multicast on loopback here: {exc}")
+        browser = AsyncZeroconf(interfaces=["127.0.0.1"])
         try:
             info = await browser.async_get_service_info(
                 ZEROCONF_TYPE, f"wakebuilder-test.{ZEROCONF_TYPE}", timeout=3000)
