@@ -11,8 +11,7 @@ from typing import Any, BinaryIO
 
 from fastapi import UploadFile
 
-from wakebuilder.audio.checks import RECORDING_LIMITS, check_recording
-from wakebuilder.audio.io import decode_audio
+from wakebuilder.audio.checks import load_recording
 from wakebuilder.errors import InvalidAudioError, InvalidInputError
 from wakebuilder.modelstore.store import confined
 
@@ -94,9 +93,9 @@ def save_upload(upload: UploadFile, name: str, target_dir: Path, index: int, *,
 
 
 def validate_recording(saved: SavedUpload) -> dict[str, Any]:
-    """Decode and check one saved recording; returns its report (raises naming the file)."""
-    samples = decode_audio(saved.path, saved.name, RECORDING_LIMITS)
-    _, report = check_recording(samples, saved.name)
+    """Decode, check and trim one saved recording; returns its report (raises naming the
+    file)."""
+    _, report = load_recording(saved.path, saved.name)
     return report.to_dict()
 
 

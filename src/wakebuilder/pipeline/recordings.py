@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from wakebuilder.audio.checks import check_recording
+from wakebuilder.audio.checks import load_recording
 from wakebuilder.audio.format import Samples
-from wakebuilder.audio.io import decode_audio
 from wakebuilder.errors import InvalidInputError
 from wakebuilder.pipeline.request import MAX_RECORDINGS
 from wakebuilder.pipeline.state import JobState
 
 
 def load_recordings(state: JobState) -> list[Samples]:
-    """Decode and check each recording; normalise its peak to the recipe's level."""
+    """Decode, check and trim each recording to its speech (:func:`load_recording`, as the
+    API does); normalise its peak to the recipe's level."""
     state.report("Checking recordings")
     files = state.request.recordings
     if not 1 <= len(files) <= MAX_RECORDINGS:
@@ -23,9 +23,10 @@ def load_recordings(state: JobState) -> list[Samples]:
     clips, reports = [], []
     peak = state.plan.recording_peak
     for path in files:
-        clip, rep = check_recording(decode_audio(path), path.name)
+        clip, rep = load_recording(path, path.name)
         # The augmentation draws gains around this level.
-        clips.append((clip * np.float32(peak / max(rep.peak, 1e-6))).astype(np.float32))
+        kept_peak = float(np.max(np.abs(clip)))  # the kept speech, not a click trimmed away
+        clips.append((clip * np.float32(peak / max(kept_peak, 1e-6))).astype(np.float32))
         reports.append(rep.to_dict())
         if rep.quiet:
             state.notes.append(f"{path.name} is quiet ({rep.level_dbfs:.0f} dBFS); it was "

@@ -85,7 +85,8 @@ def test_check_accepts_and_trims_speech() -> None:
 @pytest.mark.parametrize("make,reason", [
     (lambda: np.zeros(16000, np.float32), "silent"),
     (lambda: np.clip(speechlike() * 20, -1, 1), "clipped"),
-    (lambda: np.tile(speechlike(), 5), "too_long"),
+    (lambda: np.tile(speechlike(), 9), "too_long"),  # 16.2 s: over the 15 s cap
+    (lambda: np.tile(speechlike(), 5), "speech_too_long"),  # 9 s, words over 8 s of it
     (lambda: speechlike(0.12), "too_short"),
 ])
 def test_check_rejections(make, reason: str) -> None:  # type: ignore[no-untyped-def]

@@ -34,12 +34,12 @@ def test_header_refusals() -> None:
     wav9 = _file(np.zeros((1600, 9), np.float32), 16_000, "WAV")
     assert _reason(wav9).details["reason"] == "too_many_channels"
     assert _reason(_file(np.zeros(400, np.float32), 2_000)).details["reason"] == "bad_sample_rate"
-    long = _file(np.zeros(16_000 * 7, np.float32), 16_000)
+    long = _file(np.zeros(16_000 * 17, np.float32), 16_000)
     err = _reason(long, RECORDING_LIMITS)
-    assert err.details == {"file": "f.flac", "reason": "too_long", "limit_s": 5.0,
-                           "duration_s": 7.0}
-    assert "keep recordings under 5 s" in err.message
-    assert decode_audio(long, "f.flac", UPLOAD_LIMITS).size == 16_000 * 7
+    assert err.details == {"file": "f.flac", "reason": "too_long", "limit_s": 15.0,
+                           "duration_s": 17.0}
+    assert "keep recordings under 15 s" in err.message
+    assert decode_audio(long, "f.flac", UPLOAD_LIMITS).size == 16_000 * 17
 
 
 def test_a_header_without_length_is_stopped_by_the_decoded_cap() -> None:
@@ -47,7 +47,7 @@ def test_a_header_without_length_is_stopped_by_the_decoded_cap() -> None:
     data[8 + 13] &= 0xF0  # STREAMINFO total samples = 0: "unknown"
     data[8 + 14:8 + 18] = b"\0\0\0\0"
     err = _reason(bytes(data), RECORDING_LIMITS)
-    assert err.details["reason"] == "too_long" and "more than 5 s" in err.message
+    assert err.details["reason"] == "too_long" and "more than 15 s" in err.message
     assert len(decode_audio(bytes(data), "f.flac", UPLOAD_LIMITS)) == 16_000 * 30
 
 

@@ -22,8 +22,7 @@ from wakebuilder.api.schemas import (
     quality_figures,
 )
 from wakebuilder.api.uploads import display_name, save_recordings, upload_file
-from wakebuilder.audio.checks import RECORDING_LIMITS, check_recording
-from wakebuilder.audio.io import decode_audio
+from wakebuilder.audio.checks import RecordingReport, load_recording
 from wakebuilder.errors import (
     ConflictError,
     InvalidAudioError,
@@ -125,9 +124,8 @@ class RecordingCheckPublic(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-def _check_file(fh: BinaryIO, name: str) -> dict[str, Any]:
-    _, report = check_recording(decode_audio(fh, name, RECORDING_LIMITS), name)
-    return report.to_dict()
+def _check_file(fh: BinaryIO, name: str) -> RecordingReport:
+    return load_recording(fh, name)[1]
 
 
 @router.post("/check", response_model=RecordingCheckPublic)
@@ -136,12 +134,15 @@ async def check_recording_upload(
     settings: SettingsDep,
 ) -> RecordingCheckPublic:
     """Run the checks ``/start`` applies to each recording (decoding, too long, silent,
-    clipped, no speech, too short) on one file, without starting a job. A recording that fails
-    is answered with ``ok: false`` and ``reason``, not an error status.
+    clipped, no speech, too short, too much speech) on one file, without starting a job. A
+    recording that fails is answered with ``ok: false`` and ``reason``, not an error status.
 
-    Decoding is bounded: more than 8 channels (``too_many_channels``), a rate outside 4-192 kHz
-    (``bad_sample_rate``) or more than 5 s (``too_long``) is refused from the header when it
-    says so, and decoding stops after 5 s of audio when it lies; ``non_finite`` for NaN or
+    A file may hold up to 15 s of audio: it is trimmed to its speech (``report.trimmed_s`` of
+    its ``report.duration_s`` are kept, from ``report.trim_start_s``) and refused as
+    ``speech_too_long`` only when the speech itself lasts more than 5 s. Decoding is bounded:
+    more than 8 channels (``too_many_channels``), a rate outside 4-192 kHz
+    (``bad_sample_rate``) or more than 15 s (``too_long``) is refused from the header when it
+    says so, and decoding stops after 15 s of audio when it lies; ``non_finite`` for NaN or
     infinite samples, ``undecodable`` for a file that is not audio."""
     name = display_name(audio, 0)
     max_bytes = int(settings.max_upload_file_mb * 1_000_000)
@@ -151,8 +152,9 @@ async def check_recording_upload(
     except InvalidAudioError as exc:
         return RecordingCheckPublic(ok=False, file=name, reason=exc.details.get("reason"),
                                     message=exc.message, details=exc.details)
-    return RecordingCheckPublic(ok=True, file=name, message="Recording looks good",
-                                report=report)
+    return RecordingCheckPublic(ok=True, file=name,
+                                message=f"Recording looks good ({report.summary()})",
+                                report=report.to_dict())
 
 
 @router.get("/status/{job_id}", response_model=JobStatusPublic)
