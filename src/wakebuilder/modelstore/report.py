@@ -7,7 +7,9 @@ from wakebuilder.modelstore.manifest import ModelManifest
 from wakebuilder.modelstore.metrics import MIN_HELDOUT_HOURS, FalseAccepts, ModelMetrics, Rejects
 
 KIND_WORDS = {"speech": "speech", "music": "music", "noise": "noise",
-              "tts": "synthetic speech", "other": "other audio"}
+              "tts": "synthetic speech",
+              "mixture": "speech over music or noise",
+              "other": "other audio"}
 
 
 def describe_fa_rate(fa_per_hour: float | None) -> str:

@@ -1,5 +1,6 @@
-"""Filling, describing and clearing the negative store: the generated corpus plus every file
-under ``data/negative/`` (the real-speech corpus and any audio a user drops there)."""
+"""Filling, describing and clearing the negative store: the generated corpus, every file
+under ``data/negative/`` (the real-speech corpus and any audio a user drops there), and the
+mixtures made from the corpus."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from wakebuilder.corpus.local import iter_negative_files, source_of
 from wakebuilder.negstore.generated import Progress, add_generated
+from wakebuilder.negstore.mixtures import add_mixtures
 from wakebuilder.negstore.paths import NegativePaths, store_root
 from wakebuilder.negstore.store import NegativeStore
 
@@ -16,9 +18,10 @@ from wakebuilder.negstore.store import NegativeStore
 def build_negative_cache(paths: NegativePaths, *, max_workers: int = 1,
                          progress: Progress | None = None,
                          should_cancel: Callable[[], bool] | None = None,
-                         generated: bool = True) -> dict[str, Any]:
+                         generated: bool = True, mixtures: bool = True) -> dict[str, Any]:
     """Fill the store: the generated corpus (unless ``generated`` is False; training adds it
-    when missing), then every file under ``data/negative/``.
+    when missing), then every file under ``data/negative/``, then the mixtures of the corpus
+    (unless ``mixtures`` is False; only the missing ones are embedded).
 
     ``max_workers`` is capped at half the CPU count: each worker runs the front end on two
     threads, and on 2 cores one process embedding batches of files is the fastest (measured).
@@ -35,10 +38,15 @@ def build_negative_cache(paths: NegativePaths, *, max_workers: int = 1,
     files = [(source_of(p, root), p) for p in iter_negative_files(root)]
     report = store.build_from_files(
         files, root=root, prune=True, max_workers=max_workers, should_cancel=should_cancel,
-        progress=(lambda d, t, m: progress(0.2 + 0.8 * d / max(t, 1), m)) if progress else None)
+        progress=(lambda d, t, m: progress(0.2 + 0.7 * d / max(t, 1), m)) if progress else None)
+    mix: dict[str, Any] = {"mixtures": "skipped"}
+    if mixtures:
+        mix = add_mixtures(store, root, should_cancel=should_cancel,
+                           progress=(lambda f, m: progress(0.9 + 0.1 * f, m))
+                           if progress else None)
     if progress:
         progress(1.0, "negative store ready")
-    return {"generated": gen, "files": report.total, "added": report.added,
+    return {"generated": gen, "mixtures": mix, "files": report.total, "added": report.added,
             "updated": report.updated, "skipped": report.skipped, "pruned": report.pruned,
             "failed": report.failed[:50], "failed_count": report.failed_count,
             "seconds_added": round(report.seconds_added, 1),

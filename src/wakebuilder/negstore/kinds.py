@@ -1,14 +1,19 @@
-"""Sources and kinds of negative audio: how a source's kind is guessed, and the one rule that
-selects sources (exclusion by exact id or ``prefix/``)."""
+"""Sources and kinds of negative audio: how a source's kind is guessed, how a mixture's name
+records its components, and the one rule that selects sources (exclusion by exact id or
+``prefix/``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-KINDS = ("speech", "noise", "music", "tts", "other")
+KINDS = ("speech", "noise", "music", "tts", "mixture", "other")
 GENERATED_SOURCE = "generated"
 """The source id of the generated corpus (TTS, noise, music made on this machine)."""
+MIXTURE_SOURCE = "mixture"
+"""The source id of the mixtures ("TV-like" audio: speech over music or effects, two voices
+at once) made from the corpus, see :mod:`wakebuilder.negstore.mixtures`."""
+MIXTURE_KIND = "mixture"
 
 CORPUS_KIND_PREFIXES = {"music-": "music", "effects-": "noise"}
 """Corpus sources named ``music-*`` hold real music and ``effects-*`` real sound effects
@@ -33,6 +38,44 @@ def guess_kind(source: str, path: Path) -> str:
         if any(k in words for k in keys):
             return kind
     return "other"
+
+
+def mixture_name(split: str, mix_type: str, index: int, components: Sequence[str],
+                 version: int = 1) -> str:
+    """The stored name of a mixture: ``v1/<split>/<type>/<index>@<source>+<source>``, so its
+    planned split and its component sources are known without re-embedding anything."""
+    return f"v{version}/{split}/{mix_type}/{index:03d}@{'+'.join(sorted(set(components)))}"
+
+
+def mixture_components(name: str) -> tuple[str, ...]:
+    """The component sources recorded in a mixture's name (empty when it records none)."""
+    _, at, tail = name.partition("@")
+    return tuple(c for c in tail.split("+") if c) if at else ()
+
+
+def mixture_planned_split(name: str) -> str:
+    """The split a mixture was made for (the second part of its name)."""
+    parts = name.split("/")
+    return parts[1] if len(parts) > 2 else ""
+
+
+def entry_sources(source: str, name: str) -> tuple[str, ...]:
+    """The sources an entry's audio comes from: its components for a mixture, else itself."""
+    if source == MIXTURE_SOURCE:
+        return mixture_components(name) or (source,)
+    return (source,)
+
+
+def entry_excluded(source: str, name: str, patterns: Sequence[str]) -> bool:
+    """True when the entry's source, or any component of a mixture, is excluded."""
+    return bool(patterns) and (source_matches(source, patterns) or any(
+        source_matches(c, patterns) for c in entry_sources(source, name)))
+
+
+def entry_selected(source: str, name: str, patterns: Sequence[str]) -> bool:
+    """True when the entry's source is selected, or every component of a mixture is."""
+    return source_matches(source, patterns) or (source == MIXTURE_SOURCE and all(
+        source_matches(c, patterns) for c in entry_sources(source, name)))
 
 
 def source_matches(source: str, patterns: Sequence[str]) -> bool:

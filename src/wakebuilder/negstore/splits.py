@@ -10,9 +10,10 @@ augmentation:
   train files), the negatives of early stopping;
 - ``calibration``: the audio that chooses the threshold: the whole corpus sources of
   :data:`CALIBRATION_SOURCES` (voices the heads never hear as negatives, about 3.7 h: English,
-  Dutch, Russian, single words in ~26 languages) plus a stable per-file fraction
-  (:data:`CALIBRATION_FRACTION`) of every non-corpus source, and every fourth stream of the
-  generated corpus;
+  Dutch, Russian, single words in ~26 languages; and two small real-music sources, about
+  0.4 h) plus a stable per-file fraction (:data:`CALIBRATION_FRACTION`) of the corpus effects
+  sources (:data:`CALIBRATION_SHARE_PREFIXES`) and of every non-corpus source, every fourth
+  stream of the generated corpus, and the mixtures made from calibration audio;
 - ``heldout``: evaluation only, never used for training, early stopping, mining or the
   threshold. It is made of WHOLE sources: per kind (speech, music, noise, tts, other), when a
   kind has at least two sources, sources are taken in the order of a stable hash of their id
@@ -24,12 +25,22 @@ augmentation:
   non-calibration streams the same way, separately from the real sources (a job on
   generated audio alone still has held-out audio).
 
-Stored entries carry a base split (``train`` or ``calibration``, sticky, decided when a file
-is first embedded: :func:`file_split`, :func:`assign_splits`). The ``validation`` and
-``heldout`` splits are derived from the index when it is read (:func:`plan_splits`), so a
-store built by an older version gets them without re-embedding anything. The held-out choice
-depends on the sources present: adding or removing a source can change it (each model records
-the held-out sources it was measured on).
+Stored entries carry a base split (``train`` or ``calibration``, decided when a file is first
+embedded: :func:`file_split`, :func:`assign_splits`). It is sticky for user files and the
+generated corpus; for corpus files it is derived from the current policy when the index is
+read (:func:`base_split`: corpus splits go by source), so a change of
+:data:`CALIBRATION_SOURCES` needs no re-embedding. The ``validation`` and ``heldout`` splits
+are derived from the index when it is read (:func:`plan_splits`), so a store built by an older
+version gets them without re-embedding anything.
+
+Mixtures (source ``mixture``, kind ``mixture``) take no part in the held-out choice: each is
+made from components of one split only, and its split follows its components (the planned
+split and component sources recorded in its name): held out when any component source is
+held out, else calibration when it was made for calibration or any component is a
+calibration source, else train (a stable share of them validation, as for other kinds).
+
+The held-out choice depends on the sources present: adding or removing a source can change it
+(each model records the held-out sources it was measured on).
 """
 
 from __future__ import annotations
@@ -41,7 +52,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from wakebuilder.negstore.index import NegativeEntry, group_of
-from wakebuilder.negstore.kinds import GENERATED_SOURCE
+from wakebuilder.negstore.kinds import (
+    GENERATED_SOURCE,
+    MIXTURE_SOURCE,
+    mixture_components,
+    mixture_planned_split,
+)
 
 TRAIN = "train"
 VALIDATION = "validation"
@@ -71,7 +87,13 @@ CALIBRATION_SOURCES = frozenset({
     "corpus/asterisk-en",  # US English telephone prompts, 0.4 h
     "corpus/asterisk-ru",  # Russian telephone prompts, 0.4 h
     "corpus/ktuberling",  # single words in ~26 languages, 0.5 h
+    "corpus/music-frozen-bubble",  # real game music, 0.2 h
+    "corpus/music-xmoto",  # real game music, 0.2 h
 })
+CALIBRATION_SHARE_PREFIXES = ("corpus/effects-",)
+"""Corpus sources split by file rather than by source: a stable :data:`CALIBRATION_FRACTION`
+of their files is calibration (the only real effects source would otherwise be all train or
+all calibration)."""
 
 
 def stable_fraction(key: str) -> float:
@@ -92,9 +114,22 @@ def file_key(source: str, name: str) -> str:
 
 def file_split(source: str, name: str) -> str:
     """The split of a new file: by source for the corpus, else by hashing the file."""
-    if source.startswith(CORPUS_PREFIX):
+    if source.startswith(CORPUS_PREFIX) and not source.startswith(CALIBRATION_SHARE_PREFIXES):
         return CALIBRATION if source in CALIBRATION_SOURCES else TRAIN
     return hash_split(file_key(source, name))
+
+
+def base_split(entry: NegativeEntry) -> str:
+    """The base split (train or calibration) of a stored entry: from the current policy for
+    corpus files and mixtures, the stored (sticky) one for every other source."""
+    if entry.source.startswith(CORPUS_PREFIX):
+        return file_split(entry.source, entry.name)
+    if entry.source == MIXTURE_SOURCE:
+        planned = mixture_planned_split(entry.name)
+        calibrated = planned in (CALIBRATION, HELDOUT) or any(
+            c in CALIBRATION_SOURCES for c in mixture_components(entry.name))
+        return CALIBRATION if calibrated else TRAIN
+    return entry.split
 
 
 def assign_splits(items: Sequence[tuple[str, str, str]],
@@ -135,9 +170,13 @@ class SplitPlan:
 
     def split_of(self, entry: NegativeEntry) -> str:
         """The effective split of a stored entry."""
-        if unit_of(entry.source, entry.name) in self.heldout:
+        if entry.source == MIXTURE_SOURCE:
+            if mixture_planned_split(entry.name) == HELDOUT or any(
+                    c in self.heldout for c in mixture_components(entry.name)):
+                return HELDOUT
+        elif unit_of(entry.source, entry.name) in self.heldout:
             return HELDOUT
-        if entry.split == CALIBRATION:
+        if base_split(entry) == CALIBRATION:
             return CALIBRATION
         return VALIDATION if entry.key in self.validation else TRAIN
 
@@ -197,11 +236,16 @@ def plan_splits(entries: Iterable[NegativeEntry]) -> SplitPlan:
     kind_seconds: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     base: dict[str, set[str]] = defaultdict(set)
     files: dict[tuple[str, str], tuple[str, str, str]] = {}  # file -> (unit, kind, base split)
+    mixtures: dict[tuple[str, str], str] = {}  # mixture file -> effective split sans validation
+    entries = list(entries)
     for e in entries:
+        if e.source == MIXTURE_SOURCE:
+            continue
         unit = unit_of(e.source, e.name)
+        split = base_split(e)
         kind_seconds[unit][e.kind].append(e.seconds)
-        base[unit].add(e.split)
-        files.setdefault(e.key, (unit, e.kind, e.split))
+        base[unit].add(split)
+        files.setdefault(e.key, (unit, e.kind, split))
     # Units grouped by (generated?, main kind): real sources and generated streams apart.
     groups: dict[tuple[bool, str], dict[str, float]] = defaultdict(dict)
     for unit, by_kind in kind_seconds.items():
@@ -220,7 +264,13 @@ def plan_splits(entries: Iterable[NegativeEntry]) -> SplitPlan:
     for key, (unit, kind, split) in files.items():
         if unit not in heldout and split != CALIBRATION:
             train_files[(unit.startswith(f"{GENERATED_SOURCE}:"), kind)].append(key)
-    validation: set[tuple[str, str]] = set()
+    # Mixtures: their own validation share, chosen apart so they never move real files.
+    probe = SplitPlan(frozenset(heldout), frozenset())
+    for e in entries:
+        if e.source == MIXTURE_SOURCE:
+            mixtures.setdefault(e.key, probe.split_of(e))
+    validation: set[tuple[str, str]] = _choose_validation(
+        sorted(k for k, split in mixtures.items() if split == TRAIN))
     for generated in (False, True):
         chosen: set[tuple[str, str]] = set()
         kinds = sorted(((kind, keys) for (gen, kind), keys in train_files.items()

@@ -43,7 +43,7 @@ from wakebuilder.negstore.embedding import (
     run_files,
 )
 from wakebuilder.negstore.index import IndexState, NegativeEntry, group_of, load_index, save_index
-from wakebuilder.negstore.kinds import KINDS, guess_kind, source_matches
+from wakebuilder.negstore.kinds import KINDS, entry_excluded, entry_selected, guess_kind
 from wakebuilder.negstore.splits import (
     CALIBRATION,
     SPLITS,
@@ -160,14 +160,15 @@ class NegativeStore:
         """Stored entries in their effective split, optionally only one split and one kind
         (or several kinds), without the sources named in ``exclude_sources`` and, when
         ``only_sources`` is given, only the sources it names (both: exact ids or ``prefix/``,
-        see :func:`~wakebuilder.negstore.kinds.source_matches`)."""
+        see :func:`~wakebuilder.negstore.kinds.source_matches`). A mixture is excluded when any
+        of its components is, and selected when all of them are."""
         if split is not None and split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
         kinds = {kind} if isinstance(kind, str) else (set(kind) if kind is not None else None)
         return [e for e in self._effective()[0]
                 if (split is None or e.split == split) and (kinds is None or e.kind in kinds)
-                and not source_matches(e.source, exclude_sources)
-                and (only_sources is None or source_matches(e.source, only_sources))]
+                and not entry_excluded(e.source, e.name, exclude_sources)
+                and (only_sources is None or entry_selected(e.source, e.name, only_sources))]
 
     def embeddings(self, entry: NegativeEntry, dtype: npt.DTypeLike = np.float32
                    ) -> npt.NDArray[Any]:
@@ -499,6 +500,16 @@ class NegativeStore:
         state.set_entries(entries)
         self._commit(state)
         old_path.unlink(missing_ok=True)
+
+    def drop_files(self, keys: Iterable[tuple[str, str]]) -> int:
+        """Forget the entries of the given ``(source, name)`` files (their rows become garbage,
+        compacted by a later build); returns how many files were dropped."""
+        with self._writing() as state:
+            gone = [k for k in set(keys) if k in state.files]
+            if gone:
+                state.drop(gone)
+                self._commit(state)
+        return len(gone)
 
     def clear(self) -> None:
         """Remove every entry and data file."""
