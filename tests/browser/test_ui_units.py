@@ -104,7 +104,11 @@ def test_wav_encoding_and_clip_checks(page: Any) -> None:
         const loud = Float32Array.from({length: 16000}, (_, i) => (i % 2 ? 1 : -1));
         return {wav: Array.from(wav), ok: a.analyzeClip(x),
                 silent: a.analyzeClip(new Float32Array(16000)), clipped: a.analyzeClip(loud),
-                long: a.analyzeClip(new Float32Array(16000 * 6).fill(0.2))};
+                long: a.analyzeClip(new Float32Array(16000 * 16).fill(0.2)),
+                chatty: a.analyzeClip(new Float32Array(16000 * 6).fill(0.2)),
+                quietRoom: a.analyzeClip(Float32Array.from({length: 16000 * 12},
+                    (_, i) => (i < 96000 || i > 112000) ? 0.001 * Math.sin(i)
+                        : 0.3 * Math.sin(2 * Math.PI * 300 * i / 16000)))};
     }""")
     with wave.open(io.BytesIO(bytes(out["wav"]))) as w:
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()) == (
@@ -115,6 +119,10 @@ def test_wav_encoding_and_clip_checks(page: Any) -> None:
     assert [p["reason"] for p in out["silent"]["problems"]] == ["silent"]
     assert [p["reason"] for p in out["clipped"]["problems"]] == ["clipped"]
     assert "too_long" in [p["reason"] for p in out["long"]["problems"]]
+    # 15 s files are fine; speech spread over more than 5 s is not.
+    assert [p["reason"] for p in out["chatty"]["problems"]] == ["speech_too_long"]
+    assert "lasts 6.0 s" in out["chatty"]["problems"][0]["message"]
+    assert out["quietRoom"]["problems"] == [], out["quietRoom"]  # 1 s of speech in 12 s
 
 
 def test_numbers_in_plain_words(page: Any) -> None:

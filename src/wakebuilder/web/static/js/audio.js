@@ -3,7 +3,13 @@
 // and stops on the pause after it. Plain ES module, no dependencies.
 
 export const TARGET_RATE = 16000;
-export const MAX_CLIP_SECONDS = 5.0;
+/** Longest recording the server accepts (audio/checks.py MAX_RECORDING_SECONDS); it trims it
+ * to its speech. */
+export const MAX_CLIP_SECONDS = 15.0;
+/** Longest speech in a recording (audio/checks.py MAX_SPEECH_SECONDS). */
+export const MAX_SPEECH_SECONDS = 5.0;
+/** Level and clipping are measured on the loudest stretch this long (LEVEL_WINDOW_S). */
+const LEVEL_WINDOW_S = 5.0;
 
 export function dbfs(rms) {
   return 20 * Math.log10(Math.max(rms, 1e-9));
@@ -124,38 +130,56 @@ export function encodeWav(samples, sampleRate = TARGET_RATE) {
 
 /**
  * Client-side quality checks mirroring the server's rules (audio/checks.py): too long
- * (> 5 s), silent or too quiet (< -50 dBFS or peak < 0.01), clipped (> 1 % of samples at full
- * scale), too little speech (< 0.2 s of frames near the loudest ones).
+ * (> 15 s), silent or too quiet (< -50 dBFS or peak < 0.01 over the loudest 5 s), clipped
+ * (> 1 % of samples at full scale), too little speech (< 0.2 s of frames near the loudest
+ * ones) or too much (speech frames spread over more than 5 s).
  */
 export function analyzeClip(samples, sampleRate = TARGET_RATE) {
   const n = samples.length;
   const duration = n / sampleRate;
-  let sum = 0;
   let peak = 0;
-  let clipped = 0;
   for (let i = 0; i < n; i++) {
     const a = Math.abs(samples[i]);
-    sum += samples[i] * samples[i];
     if (a > peak) peak = a;
-    if (a >= 0.999) clipped++;
   }
-  const level = dbfs(Math.sqrt(sum / Math.max(1, n)));
   const frame = Math.round(sampleRate * 0.03);
   const energies = [];
+  const sums = [];
+  const clips = [];
   for (let s = 0; s + frame <= n; s += frame) {
     let e = 0;
-    for (let i = s; i < s + frame; i++) e += samples[i] * samples[i];
+    let c = 0;
+    for (let i = s; i < s + frame; i++) {
+      e += samples[i] * samples[i];
+      if (Math.abs(samples[i]) >= 0.999) c++;
+    }
+    sums.push(e);
+    clips.push(c);
     energies.push(dbfs(Math.sqrt(e / frame)));
   }
+  // The loudest (and the most clipped) stretch of LEVEL_WINDOW_S, as the server measures.
+  const win = Math.min(sums.length, Math.max(1, Math.round(LEVEL_WINDOW_S / 0.03)));
+  const best = (values) => {
+    let acc = 0;
+    for (let i = 0; i < win; i++) acc += values[i] || 0;
+    let top = acc;
+    for (let i = win; i < values.length; i++) { acc += values[i] - values[i - win]; top = Math.max(top, acc); }
+    return top;
+  };
+  const span = Math.max(1, Math.min(n, win * frame));
+  const level = n ? dbfs(Math.sqrt(best(sums) / span)) : -120;
   const loudest = energies.length ? Math.max(...energies) : -120;
   const gate = Math.max(loudest - 30, -50);
-  const speech = energies.filter((e) => e > gate).length * 0.03;
+  const loud = energies.map((e) => e > gate);
+  const speech = loud.filter(Boolean).length * 0.03;
+  const first = loud.indexOf(true);
+  const speechSpan = first < 0 ? 0 : (loud.lastIndexOf(true) + 1 - first) * 0.03;
   const report = {
-    duration_s: duration, level_dbfs: level, peak, clipped_fraction: n ? clipped / n : 0,
+    duration_s: duration, level_dbfs: level, peak, clipped_fraction: n ? best(clips) / span : 0,
     speech_s: speech, problems: [],
   };
   if (duration > MAX_CLIP_SECONDS) {
-    report.problems.push({ reason: "too_long", message: `${duration.toFixed(1)} s long; keep clips under ${MAX_CLIP_SECONDS} s` });
+    report.problems.push({ reason: "too_long", message: `${duration.toFixed(1)} s long; keep recordings under ${MAX_CLIP_SECONDS} s` });
   }
   if (n === 0 || level < -50 || peak < 0.01) {
     report.problems.push({ reason: "silent", message: `Too quiet (${level.toFixed(0)} dBFS); speak closer to the microphone` });
@@ -163,6 +187,8 @@ export function analyzeClip(samples, sampleRate = TARGET_RATE) {
     report.problems.push({ reason: "clipped", message: `${(report.clipped_fraction * 100).toFixed(1)} % of samples are clipped; lower the input volume` });
   } else if (speech < 0.2) {
     report.problems.push({ reason: "too_short", message: "Hardly any speech; say the whole wake word" });
+  } else if (speechSpan > MAX_SPEECH_SECONDS) {
+    report.problems.push({ reason: "speech_too_long", message: `The speech in this recording lasts ${speechSpan.toFixed(1)} s; record only the wake word, under ${MAX_SPEECH_SECONDS} s` });
   }
   return report;
 }
@@ -232,11 +258,13 @@ export class Microphone {
 
 /**
  * Hands-free recording of one clip: waits for a moment of quiet, starts at speech onset (with
- * a little pre-roll), stops after a pause once enough speech was heard, or at the time limit.
+ * a little pre-roll), stops after a pause once enough speech was heard, or at the time limit
+ * (`maxSeconds`, 2 s past MAX_SPEECH_SECONDS: speech that long is kept whole, so the check says
+ * it is too long instead of a word being cut).
  * `stop()` ends it by hand. Resolves to {samples (16 kHz Float32Array), reason}.
  */
 export class ClipRecorder {
-  constructor(mic, { onLevel = () => {}, onState = () => {}, maxSeconds = 4.5,
+  constructor(mic, { onLevel = () => {}, onState = () => {}, maxSeconds = MAX_SPEECH_SECONDS + 2,
     waitSeconds = 10, preRollS = 0.35, pauseS = 0.6, minSpeechS = 0.25 } = {}) {
     this.mic = mic;
     this.onLevel = onLevel;

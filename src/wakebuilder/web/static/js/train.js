@@ -225,6 +225,9 @@ function describeReport(r) {
   const bits = [];
   if (Number.isFinite(r.speech_s)) bits.push(`${r.speech_s.toFixed(1)} s of speech`);
   if (Number.isFinite(r.duration_s)) bits.push(`${r.duration_s.toFixed(1)} s long`);
+  if (Number.isFinite(r.trimmed_s) && Number.isFinite(r.duration_s) && r.duration_s - r.trimmed_s >= 0.05) {
+    bits.push(`trimmed to ${r.trimmed_s.toFixed(1)} s`);
+  }
   if (Number.isFinite(r.level_dbfs)) bits.push(`level ${r.level_dbfs.toFixed(0)} dBFS`);
   return bits.join(", ");
 }

@@ -4,6 +4,7 @@ import { h, clear } from "./format.js";
 
 const REASONS = {
   too_long: "Too long",
+  speech_too_long: "Too much speech",
   silent: "Too quiet",
   clipped: "Clipped (too loud)",
   no_speech: "No speech found",
