@@ -18,9 +18,9 @@ LAYERS: list[set[str]] = [
     {"detection"},
     {"training"},
     {"corpus", "negstore"},
-    {"modelstore"},
+    {"modelstore", "capture"},
     {"layout"},  # the data layout: a paths type for the pipeline, defined for layer 7
-    {"pipeline"},
+    {"pipeline", "improve"},
     {"settings", "jobs"},
     {"api", "cli", "wyoming_server"},
 ]

@@ -20,6 +20,7 @@ class DataLayout:
           negative/corpus/    the fetched Debian corpus
           voices/             TTS voices
           logs/               log files
+          captures/<model>/   clips captured while testing a model (WAV + JSON each)
 
     ``default_models_dir`` (read-only bundled models) and ``models_dir`` can be moved out of
     the tree (``wakebuilder train --out``) with :meth:`with_models_dir`.
@@ -64,6 +65,10 @@ class DataLayout:
     @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def captures_dir(self) -> Path:
+        return self.data_dir / "captures"
 
     def with_models_dir(self, models_dir: Path) -> DataLayout:
         """The same layout writing models to ``models_dir``."""

@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wakebuilder.capture.store import CaptureLimits
 from wakebuilder.layout import DataLayout
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -55,6 +56,17 @@ class Settings(BaseSettings):
         default_factory=list, description="Extra names accepted in the Host header (besides "
         "localhost, 127.0.0.1, [::1] and the bound host); '*.example.org' matches subdomains, "
         "'*' any name")
+
+    capture_max_clips: int = Field(default=200, ge=1, le=100_000,
+                                   description="Captured clips kept per model (oldest "
+                                   "unlabelled dropped first)")
+    capture_max_mb: float = Field(default=50.0, gt=0, description="Megabytes of captured "
+                                  "clips kept per model")
+    capture_near_miss_fraction: float = Field(
+        default=0.5, ge=0.0, lt=1.0, description="A score peak at or above this fraction of "
+        "the threshold (but under it) is captured as a near miss; 0 keeps none")
+    wyoming_capture: bool = Field(default=False, description="Capture detections and near "
+                                  "misses of the Wyoming server (off: it listens in a home)")
 
     wyoming_uri: str = Field(
         default="tcp://127.0.0.1:10400", description="Wyoming wake-word server address "
@@ -116,6 +128,15 @@ class Settings(BaseSettings):
     @property
     def negative_dir(self) -> Path:
         return self.layout.negative_dir
+
+    @property
+    def captures_dir(self) -> Path:
+        return self.layout.captures_dir
+
+    def capture_limits(self) -> CaptureLimits:
+        """The per-model bounds of captured clips."""
+        return CaptureLimits(max_clips=self.capture_max_clips,
+                             max_bytes=int(self.capture_max_mb * 1_000_000))
 
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment, then apply keyword overrides."""

@@ -10,6 +10,12 @@ the connection's current sample rate (the ``sample_rate`` query parameter, then 
   ``refractory_ms``) -> ``config_ack``
 - ``{"type": "reset"}`` -> ``reset_ack`` (a new stream: audio buffers, clock and refractory state)
 - ``{"type": "ping", "id": <any>}`` -> ``pong``
+- ``{"type": "missed"}``: "I said it and it missed": with capture on, the last few seconds are
+  stored as a missed wake word -> ``captured`` (or a ``warning`` when capture is off)
+
+Capture (clips kept for review and ``POST /api/models/{id}/improve``): off unless the
+``capture`` query parameter is ``1``/``true`` or a ``config`` message sets ``"capture": true``.
+Every stored clip is announced with ``{"type": "captured", "capture": {...}}``.
 
 Authentication (servers with an API token): ``Authorization: Bearer <token>`` or
 ``X-API-Key`` on the handshake, or, from a browser, the subprotocols ``wakebuilder`` and
@@ -67,11 +73,17 @@ class ConfigUpdate:
     sample_rate: int | None = None
     score_interval_ms: int | None = None
     ignored: tuple[str, ...] = ()
+    capture: bool | None = None
 
 
 @dataclass(frozen=True)
 class Reset:
     """Start a new stream."""
+
+
+@dataclass(frozen=True)
+class Missed:
+    """The user said the wake word and it was not detected."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,7 @@ class Ping:
     id: Any = None
 
 
-ClientMessage = AudioChunk | ConfigUpdate | Reset | Ping
+ClientMessage = AudioChunk | ConfigUpdate | Reset | Ping | Missed
 
 
 def _invalid(message: str, reason: str, **details: Any) -> InvalidInputError:
@@ -169,12 +181,16 @@ def _int_field(body: dict[str, Any], key: str, low: int, high: int) -> int | Non
 def _config(body: dict[str, Any]) -> ConfigUpdate:
     detector = {_DETECTOR_KEYS[k]: v for k, v in body.items() if k in _DETECTOR_KEYS}
     ignored = tuple(sorted(set(body) - set(_DETECTOR_KEYS) - {
-        "type", "sample_rate", "score_interval_ms"}))
+        "type", "sample_rate", "score_interval_ms", "capture"}))
     rate = body.get("sample_rate")
+    capture = body.get("capture")
+    if capture is not None and not isinstance(capture, bool):
+        raise _invalid("capture must be true or false", "out_of_range", field="capture",
+                       value=str(capture)[:32])
     return ConfigUpdate(detector=detector,
                         sample_rate=None if rate is None else check_sample_rate(rate),
                         score_interval_ms=_int_field(body, "score_interval_ms", 0, 10_000),
-                        ignored=ignored)
+                        ignored=ignored, capture=capture)
 
 
 def parse_text(text: str, *, max_bytes: int) -> ClientMessage:
@@ -194,7 +210,10 @@ def parse_text(text: str, *, max_bytes: int) -> ClientMessage:
         return Reset()
     if kind == "ping":
         return Ping(body.get("id"))
-    raise _invalid(f"unknown message type {kind[:40]!r}; expected audio, config, reset or ping",
+    if kind == "missed":
+        return Missed()
+    raise _invalid(f"unknown message type {kind[:40]!r}; expected audio, config, reset, ping "
+                   "or missed",
                    "unknown_type", type=kind[:40])
 
 
@@ -216,13 +235,15 @@ def utc_timestamp() -> str:
 
 
 def ready(*, model_id: str, wake_word: str, config: DetectorConfig, sample_rate: int,
-          score_interval_ms: int, max_chunk_s: float) -> dict[str, Any]:
+          score_interval_ms: int, max_chunk_s: float, capture: bool = False
+          ) -> dict[str, Any]:
     """Sent once after the model is loaded."""
     return {"type": "ready", "model_id": model_id, "wake_word": wake_word,
             "threshold": config.threshold, "refractory_ms": config.refractory_ms,
             "smoothing_frames": config.smoothing_frames, "sample_rate": sample_rate,
             "frame_ms": FRAME_MS, "score_interval_ms": score_interval_ms,
-            "max_chunk_ms": round(max_chunk_s * 1000), "timestamp": utc_timestamp()}
+            "max_chunk_ms": round(max_chunk_s * 1000), "capture": capture,
+            "timestamp": utc_timestamp()}
 
 
 def detection(d: Detection, *, model_id: str, wake_word: str,
@@ -240,12 +261,18 @@ def score(confidence: float, *, threshold: float, time_ms: int) -> dict[str, Any
 
 
 def config_ack(config: DetectorConfig, *, sample_rate: int, score_interval_ms: int,
-               ignored: tuple[str, ...] = ()) -> dict[str, Any]:
+               ignored: tuple[str, ...] = (), capture: bool = False) -> dict[str, Any]:
     """The settings now in force."""
     return {"type": "config_ack", "threshold": config.threshold,
             "refractory_ms": config.refractory_ms, "cooldown_ms": config.refractory_ms,
             "smoothing_frames": config.smoothing_frames, "sample_rate": sample_rate,
-            "score_interval_ms": score_interval_ms, "ignored": list(ignored)}
+            "score_interval_ms": score_interval_ms, "ignored": list(ignored),
+            "capture": capture}
+
+
+def captured(record: dict[str, Any]) -> dict[str, Any]:
+    """A clip was stored for review."""
+    return {"type": "captured", "capture": record, "timestamp": utc_timestamp()}
 
 
 def error(exc: WakeBuilderError) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -29,6 +29,8 @@ from wakebuilder.api.realtime import protocol
 from wakebuilder.api.realtime.pool import InferencePool
 from wakebuilder.api.realtime.stream import AudioStream, StreamOutput
 from wakebuilder.audio.format import SAMPLE_RATE
+from wakebuilder.capture.recorder import CaptureConfig, StreamRecorder
+from wakebuilder.capture.store import CaptureStore
 from wakebuilder.errors import (
     EngineUnavailableError,
     InvalidInputError,
@@ -50,7 +52,9 @@ class _Audio:
     seconds: float
 
 
-_Item = _Audio | protocol.ConfigUpdate | protocol.Reset
+_Item = _Audio | protocol.ConfigUpdate | protocol.Reset | protocol.Missed
+_TRUE = {"1", "true", "on", "yes"}
+_FALSE = {"0", "false", "off", "no", ""}
 
 
 class _Closed(Exception):
@@ -60,8 +64,12 @@ class _Closed(Exception):
 class DetectionSession:
     """Serves one connection of ``WS /api/test/ws/{model_id}``."""
 
-    def __init__(self, websocket: WebSocket, pool: InferencePool, model_id: str) -> None:
+    def __init__(self, websocket: WebSocket, pool: InferencePool, model_id: str, *,
+                 captures: CaptureStore | None = None,
+                 capture_config: CaptureConfig | None = None) -> None:
         self.ws = websocket
+        self.captures = captures
+        self.capture_config = capture_config or CaptureConfig()
         self.pool = pool
         self.limits = pool.limits
         self.model_id = model_id
@@ -130,6 +138,7 @@ class DetectionSession:
             if "sample_rate" in params:
                 self.sample_rate = protocol.check_sample_rate(params["sample_rate"])
             threshold = _threshold(params.get("threshold"))
+            capture = _flag(params.get("capture"), "capture")
             manifest, self.stream = await self.pool.open_stream(self.model_id,
                                                                 threshold=threshold)
         except (InvalidInputError, NotFoundError) as exc:
@@ -137,12 +146,21 @@ class DetectionSession:
         except WakeBuilderError as exc:
             await self._close(WS_INTERNAL_ERROR, exc.message, exc)
         self.wake_word = manifest.wake_word
+        if self.captures is not None:
+            self.stream.recorder = StreamRecorder(
+                self.captures, self.model_id, model_created_at=manifest.created_at,
+                config=replace(self.capture_config, enabled=capture))
         self._last_audio_at = time.monotonic()
         self._worker = asyncio.create_task(self._work_or_close(), name=f"ws-{self.model_id}")
         await self._send(protocol.ready(
             model_id=self.model_id, wake_word=self.wake_word, config=self.stream.config,
             sample_rate=self.sample_rate, score_interval_ms=self.score_interval_ms,
-            max_chunk_s=self.limits.max_chunk_s))
+            max_chunk_s=self.limits.max_chunk_s, capture=self._capturing))
+
+    @property
+    def _capturing(self) -> bool:
+        recorder = self.stream.recorder if self.stream is not None else None
+        return recorder is not None and recorder.enabled
 
     def idle_s(self) -> float:
         """Seconds since the last audio (or since the connection opened)."""
@@ -215,7 +233,7 @@ class DetectionSession:
         if isinstance(parsed, protocol.Ping):
             await self._send({"type": "pong", "id": parsed.id,
                               "timestamp": protocol.utc_timestamp()})
-        elif isinstance(parsed, protocol.ConfigUpdate | protocol.Reset):
+        elif isinstance(parsed, protocol.ConfigUpdate | protocol.Reset | protocol.Missed):
             self._enqueue_control(parsed)
 
     async def _take_control_token(self) -> None:
@@ -241,6 +259,11 @@ class DetectionSession:
                 await self._worker
             except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 pass
+        if self._capturing and self.stream is not None:
+            try:  # clips still waiting for their tail are written with what there is
+                await self.pool.run(self.stream.close)
+            except (WakeBuilderError, OSError, RuntimeError):
+                log.warning("captured clips of %r could not be written", self.model_id)
         if self._slot:
             self.pool.release(self.client, self)
             self._slot = False
@@ -260,7 +283,8 @@ class DetectionSession:
         self._queued_s += seconds
         self._push(_Audio(chunk.pcm, self.sample_rate, seconds))
 
-    def _enqueue_control(self, item: protocol.ConfigUpdate | protocol.Reset) -> None:
+    def _enqueue_control(self, item: protocol.ConfigUpdate | protocol.Reset | protocol.Missed
+                         ) -> None:
         if self._controls >= self.limits.max_pending_controls:
             raise InvalidInputError("too many config/reset messages waiting; slow down",
                                     {"reason": "too_many_controls"})
@@ -332,6 +356,9 @@ class DetectionSession:
                 await self._emit(out)
                 continue
             self._controls -= 1
+            if isinstance(item, protocol.Missed):
+                await self._missed()
+                continue
             if isinstance(item, protocol.Reset):
                 self.stream.reset()
                 self._score = None
@@ -341,9 +368,32 @@ class DetectionSession:
                                                                   item.detector))
             if item.score_interval_ms is not None:
                 self.score_interval_ms = item.score_interval_ms
+            ignored = item.ignored
+            if item.capture is not None:
+                if self.stream.recorder is not None:
+                    self.stream.recorder.set_enabled(item.capture)
+                elif item.capture:
+                    ignored = (*ignored, "capture")  # this server keeps no captures
             await self._send(protocol.config_ack(
                 self.stream.config, sample_rate=item.sample_rate or self.sample_rate,
-                score_interval_ms=self.score_interval_ms, ignored=item.ignored))
+                score_interval_ms=self.score_interval_ms, ignored=ignored,
+                capture=self._capturing))
+
+    async def _missed(self) -> None:
+        """Store the last seconds as a missed wake word, or say why not."""
+        assert self.stream is not None
+        if not self._capturing:
+            await self._send(protocol.warning(
+                "capture_off", "Capture is off: turn it on to keep missed wake words",
+                {"capture": False}))
+            return
+        record = await self.pool.run(self.stream.missed)
+        if record is None:
+            await self._send(protocol.warning(
+                "not_captured", "Nothing was stored: no audio yet, or the model's captures "
+                "are full of labelled clips (delete some)", {}))
+            return
+        await self._send(protocol.captured(record.model_dump(mode="json")))
 
     async def _emit(self, out: StreamOutput) -> None:
         """Detections at once; the peak frame score at most every ``score_interval_ms``.
@@ -355,6 +405,8 @@ class DetectionSession:
         for d in out.detections:
             await self._send(protocol.detection(d, model_id=self.model_id,
                                                 wake_word=self.wake_word, threshold=threshold))
+        for record in out.captured:
+            await self._send(protocol.captured(record.model_dump(mode="json")))
         if self.score_interval_ms == 0:  # every frame, unaggregated
             for time_ms, value in out.frame_scores:
                 await self._send(protocol.score(value, threshold=threshold, time_ms=time_ms))
@@ -396,6 +448,16 @@ def _threshold(value: str | None) -> float | None:
         raise InvalidInputError("threshold must be a number from 0 to 1",
                                 {"reason": "out_of_range", "field": "threshold"})
     return threshold
+
+
+def _flag(value: str | None, name: str) -> bool:
+    """A boolean query parameter (absent: false)."""
+    if value is None or value.lower() in _FALSE:
+        return False
+    if value.lower() in _TRUE:
+        return True
+    raise InvalidInputError(f"{name} must be 1/true or 0/false",
+                            {"reason": "out_of_range", "field": name})
 
 
 def _reason(text: str) -> str:

@@ -7,12 +7,14 @@ frames, and the resampler (soxr's streaming resampler) keeps its filter state be
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from wakebuilder.audio.convert import Resampler
 from wakebuilder.audio.format import SAMPLE_RATE, to_float32
+from wakebuilder.capture.recorder import StreamRecorder
+from wakebuilder.capture.store import CaptureRecord
 from wakebuilder.detection.config import DetectorConfig
 from wakebuilder.detection.detector import Detection, StreamingDetector
 from wakebuilder.detection.model import WakeModel
@@ -26,6 +28,8 @@ class StreamOutput:
     detections: list[Detection]
     frame_scores: list[tuple[int, float]]
     """``(time_ms, raw score)`` of each frame completed by this call."""
+    captured: list[CaptureRecord] = field(default_factory=list)
+    """Clips the stream's recorder wrote during this call."""
 
 
 class AudioStream:
@@ -35,6 +39,8 @@ class AudioStream:
                  frontend: FeatureFrontend | None = None) -> None:
         self.detector = StreamingDetector(model, config, frontend)
         self._resampler = Resampler(SAMPLE_RATE)
+        self.recorder: StreamRecorder | None = None
+        """Captures clips of this stream when set and enabled."""
 
     @property
     def config(self) -> DetectorConfig:
@@ -49,7 +55,18 @@ class AudioStream:
         parts.append(self._resampler.push(to_float32(pcm)))
         samples = np.concatenate(parts) if len(parts) > 1 else parts[0]
         detections = self.detector.process(samples)
-        return StreamOutput(detections, list(self.detector.frame_scores))
+        scores = list(self.detector.frame_scores)
+        captured = self.recorder.observe(samples, scores, detections, self.config.threshold) \
+            if self.recorder is not None else []
+        return StreamOutput(detections, scores, captured)
+
+    def missed(self) -> CaptureRecord | None:
+        """Capture the last seconds as a missed wake word (None when capture is off)."""
+        return self.recorder.missed() if self.recorder is not None else None
+
+    def close(self) -> list[CaptureRecord]:
+        """The stream ended: write the clips still waiting for their tail."""
+        return self.recorder.close() if self.recorder is not None else []
 
     def set_config(self, config: DetectorConfig) -> None:
         """New detector settings from the next frame on."""
@@ -59,3 +76,5 @@ class AudioStream:
         """A new stream: forget audio, frame clock, resampler and refractory state."""
         self.detector.reset()
         self._resampler = Resampler(self._resampler.sample_rate)
+        if self.recorder is not None:
+            self.recorder.reset()
