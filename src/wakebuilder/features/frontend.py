@@ -13,7 +13,9 @@ first for live audio, the second (batched embedding calls) for training data.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import importlib.resources
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -32,7 +34,8 @@ MEL_BINS = 32
 MEL_CONTEXT_SAMPLES = 480
 MEL_FRAMES_PER_EMBEDDING = 76
 MEL_FRAMES_PER_FRAME = 8
-EMBED_BATCH = 1024
+EMBED_BATCH = 32
+"""Windows per embedding call (smaller batches stay in cache: less CPU per frame)."""
 
 Embeddings = npt.NDArray[np.float32]
 
@@ -60,13 +63,35 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
 
 
 class FeatureFrontend:
-    """Loaded once per process (see :func:`get_frontend`); thread-safe."""
+    """Loaded once per process (see :func:`get_frontend`); thread-safe.
 
-    def __init__(self, threads: int = 1) -> None:
+    ``threads`` is how many embedding batches run at once: each ONNX session runs on one
+    thread, and a long :meth:`embed` call is split across ``threads`` Python threads (the
+    runtime releases the GIL). Measured on the 2-core box (``benchmarks/frontend_cost.py``):
+    one-thread sessions with batches of 32 cost the least CPU per frame; two intra-op threads
+    or batches of 1,024 cost 30-80 % more for the same (bit-identical) embeddings.
+    """
+
+    def __init__(self, threads: int = 1, embed_batch: int = EMBED_BATCH) -> None:
         mel_path, emb_path = model_paths()
-        self._mel = _session(mel_path, threads)
-        self._emb = _session(emb_path, threads)
+        self._embed_batch = embed_batch
+        self._workers = max(1, threads)
+        self._mel = _session(mel_path, 1)
+        self._emb = _session(emb_path, 1)
         self._lock = threading.Lock()
+        self._pool: tuple[int, cf.ThreadPoolExecutor] | None = None
+
+    def _executor(self) -> cf.ThreadPoolExecutor:
+        """The embedding thread pool of this process (a forked child makes its own)."""
+        with self._lock:
+            if self._pool is None or self._pool[0] != os.getpid():
+                self._pool = (os.getpid(), cf.ThreadPoolExecutor(
+                    self._workers, thread_name_prefix="wakebuilder-embed"))
+            return self._pool[1]
+
+    def _embed_batch_run(self, batch: npt.NDArray[np.float32]) -> Embeddings:
+        out = self._emb.run(None, {"input_1": batch[:, :, :, None].astype(np.float32)})[0]
+        return np.asarray(out, np.float32).reshape(-1, EMBEDDING_DIM)
 
     def melspectrogram(self, pcm: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Mel frames ``(T, 32)`` of int16-range float audio, transformed ``x/10 + 2``."""
@@ -74,14 +99,17 @@ class FeatureFrontend:
         return (np.squeeze(out, axis=(0, 1)) / 10.0 + 2.0).astype(np.float32)
 
     def embed(self, mel_windows: npt.NDArray[np.float32]) -> Embeddings:
-        """Embeddings ``(N, 96)`` of mel windows ``(N, 76, 32)``, batched."""
+        """Embeddings ``(N, 96)`` of mel windows ``(N, 76, 32)``, batched (and split across
+        this front end's threads when there is more than one batch)."""
         if len(mel_windows) == 0:
             return np.zeros((0, EMBEDDING_DIM), np.float32)
-        parts = []
-        for i in range(0, len(mel_windows), EMBED_BATCH):
-            batch = mel_windows[i:i + EMBED_BATCH, :, :, None].astype(np.float32)
-            parts.append(self._emb.run(None, {"input_1": batch})[0].reshape(-1, EMBEDDING_DIM))
-        return np.concatenate(parts).astype(np.float32)
+        step = self._embed_batch
+        batches = [mel_windows[i:i + step] for i in range(0, len(mel_windows), step)]
+        if self._workers > 1 and len(batches) > 1:
+            parts = list(self._executor().map(self._embed_batch_run, batches))
+        else:
+            parts = [self._embed_batch_run(b) for b in batches]
+        return np.concatenate(parts)
 
     def mel_stream(self, samples: Samples) -> npt.NDArray[np.float32]:
         """Mel buffer ``(76 + n, 32)`` after streaming ``samples`` frame by frame from reset."""

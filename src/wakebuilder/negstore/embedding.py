@@ -23,7 +23,12 @@ import soundfile as sf
 from wakebuilder.audio.format import FRAME_SAMPLES, SAMPLE_RATE, Samples
 from wakebuilder.audio.io import decode_audio, resample
 from wakebuilder.errors import InvalidAudioError
-from wakebuilder.features.frontend import EMBEDDING_DIM, WINDOW_FRAMES, get_frontend
+from wakebuilder.features.frontend import (
+    EMBEDDING_DIM,
+    WINDOW_FRAMES,
+    FeatureFrontend,
+    get_frontend,
+)
 
 SEGMENT_SECONDS = 300.0
 """Longest piece of audio embedded as one stream."""
@@ -129,39 +134,54 @@ def embed_file(path: Path, embed: Embedder) -> FileResult:
 
 _worker_embed: Embedder | None = None
 BATCH_FILES = 48
+GROUP_WINDOWS = 16_384
+"""A group of files stops growing at this many mel windows (about 160 MB), so a group of
+long music pieces does not hold gigabytes of windows at once."""
+
+
+def _mel_of_file(frontend: FeatureFrontend, path: Path
+                 ) -> tuple[FileResult, list[np.ndarray], list[tuple[float, int]]]:
+    """A file's mel windows per piece, or the decoding error (and no windows)."""
+    windows: list[np.ndarray] = []
+    pieces: list[tuple[float, int]] = []
+    try:
+        for seg in read_segments(path):
+            for piece in split_samples(seg):
+                mel = frontend.mel_windows(pad_short(piece))
+                windows.append(mel)
+                pieces.append((len(piece) / SAMPLE_RATE, len(mel)))
+    except InvalidAudioError as exc:
+        return (FileResult(error=f"{exc.details.get('reason', 'invalid')}: {exc.message}"),
+                [], [])
+    except OSError as exc:
+        return FileResult(error=f"unreadable: {exc}"), [], []
+    return FileResult(), windows, pieces
 
 
 def _run_batched(paths: Sequence[Path], should_stop: Callable[[], bool]
                  ) -> Iterator[tuple[int, FileResult]]:
     """The real front end with one embedding call per group of files (much faster on the many
-    short clips of a speech corpus than one call per file). Results equal :func:`embed_file`."""
+    short clips of a speech corpus than one call per file). Results equal :func:`embed_file`.
+    The embedding call of a group runs on two threads (see :class:`FeatureFrontend`)."""
     frontend = get_frontend(2)
-    for start in range(0, len(paths), BATCH_FILES):
+    nxt = 0
+    while nxt < len(paths):
         if should_stop():
             return
         group: list[tuple[int, FileResult, list[tuple[float, int]]]] = []
         windows: list[np.ndarray] = []
-        for i in range(start, min(start + BATCH_FILES, len(paths))):
+        n_windows = 0
+        while (nxt < len(paths) and len(group) < BATCH_FILES
+               and (not group or n_windows < GROUP_WINDOWS)):
             if should_stop():  # nothing of this group was yielded: dropping it is clean
                 return
-            result, pieces = FileResult(), []
-            try:
-                for seg in read_segments(paths[i]):
-                    for piece in split_samples(seg):
-                        mel = frontend.mel_windows(pad_short(piece))
-                        windows.append(mel)
-                        pieces.append((len(piece) / SAMPLE_RATE, len(mel)))
-            except InvalidAudioError as exc:
-                result = FileResult(error=f"{exc.details.get('reason', 'invalid')}: "
-                                          f"{exc.message}")
-                windows = windows[:len(windows) - len(pieces)]
-                pieces = []
-            except OSError as exc:
-                result = FileResult(error=f"unreadable: {exc}")
-                windows = windows[:len(windows) - len(pieces)]
-                pieces = []
-            group.append((i, result, pieces))
+            result, mels, pieces = _mel_of_file(frontend, paths[nxt])
+            windows.extend(mels)
+            n_windows += sum(n for _, n in pieces)
+            group.append((nxt, result, pieces))
+            nxt += 1
         emb = frontend.embed(np.concatenate(windows)) if windows else np.zeros((0, EMBEDDING_DIM))
+        del windows
         at = 0
         for i, result, pieces in group:
             for secs, n in pieces:
