@@ -15,9 +15,11 @@ from wakebuilder.api.errors import register_error_handlers
 from wakebuilder.api.headers import JSONCORSMiddleware, SecurityHeadersMiddleware
 from wakebuilder.api.hosts import HostOriginMiddleware
 from wakebuilder.api.logredact import install_redaction
-from wakebuilder.api.routers import cache, health, models, testing, training, ws
+from wakebuilder.api.routers import cache, captures, health, models, testing, training, ws
 from wakebuilder.api.security import BodyLimitMiddleware, TokenMiddleware
 from wakebuilder.api.webui import WebUI
+from wakebuilder.capture.recorder import CaptureConfig
+from wakebuilder.capture.store import CaptureStore
 from wakebuilder.jobs.dispatcher import Dispatcher
 from wakebuilder.jobs.store import JobStore
 from wakebuilder.modelstore.loader import ModelCache
@@ -101,9 +103,12 @@ def create_app(settings: Settings, *, runners: dict[str, str] | None = None,
     app.state.models = store
     app.state.dispatcher = dispatcher
     app.state.model_cache = ModelCache()
+    app.state.captures = CaptureStore(settings.captures_dir, settings.capture_limits())
+    app.state.capture_config = CaptureConfig(
+        near_miss_fraction=settings.capture_near_miss_fraction)
     register_error_handlers(app)
-    for router in (health.router, training.router, models.router, testing.router,
-                   cache.router):
+    for router in (health.router, training.router, models.router, captures.router,
+                   testing.router, cache.router):
         app.include_router(router)
     app.include_router(ws.router)
     app.openapi = lambda: _openapi_with_400(app)  # type: ignore[method-assign]

@@ -19,13 +19,13 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from wakebuilder.jobs.store import CANCELLED, FAILED, JobStore
-from wakebuilder.jobs.tasks import CACHE_RUNNER, TRAIN_RUNNER
+from wakebuilder.jobs.tasks import CACHE_RUNNER, IMPROVE_RUNNER, TRAIN_RUNNER
 from wakebuilder.jobs.worker import WorkerSpec, run_job
 from wakebuilder.layout import DataLayout
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RUNNERS = {"train": TRAIN_RUNNER, "cache": CACHE_RUNNER}
+DEFAULT_RUNNERS = {"train": TRAIN_RUNNER, "cache": CACHE_RUNNER, "improve": IMPROVE_RUNNER}
 
 
 @dataclass

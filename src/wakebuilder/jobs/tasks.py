@@ -13,6 +13,7 @@ from wakebuilder.jobs.worker import JobContext
 
 TRAIN_RUNNER = "wakebuilder.jobs.tasks:train"
 CACHE_RUNNER = "wakebuilder.jobs.tasks:build_cache"
+IMPROVE_RUNNER = "wakebuilder.jobs.tasks:improve"
 CACHE_PHASE = "Building negative cache"
 
 
@@ -33,6 +34,33 @@ def train(ctx: JobContext) -> dict[str, Any]:
     manifest = result.manifest
     return {"model_id": result.model_id, "threshold": manifest.threshold,
             "metrics": manifest.metrics.model_dump(mode="json"), "data_stats": manifest.data_stats}
+
+
+def improve(ctx: JobContext) -> dict[str, Any]:
+    """Fine-tune a model with the labelled clips the job snapshotted at creation."""
+    from wakebuilder.improve.options import ImproveOptions
+    from wakebuilder.improve.run import ImproveRequest, run_improve
+    from wakebuilder.layout import DataLayout
+    from wakebuilder.modelstore.store import ModelStore
+
+    job = ctx.job
+    layout = DataLayout(ctx.data_dir, default_models_dir=ctx.default_models_dir)
+    store = ModelStore(layout.models_dir, layout.default_models_dir)
+    inputs = job.inputs
+
+    def paths(key: str) -> list[Path]:
+        return [ctx.data_dir / rel for rel in inputs.get(key, [])]
+
+    request = ImproveRequest(model_dir=store.path(str(inputs["model_id"])),
+                             negatives=paths("negatives"), positives=paths("positives"),
+                             recordings=[p for p in paths("recordings") if p.is_file()],
+                             options=ImproveOptions.model_validate(job.config), job_id=job.id)
+    result = run_improve(request, layout, progress=ctx.progress_event,
+                         should_cancel=ctx.should_cancel, threads=ctx.threads)
+    manifest = result.manifest
+    return {"model_id": result.model_id, "threshold": manifest.threshold,
+            "improved_from": inputs["model_id"], "improvement": result.improvement,
+            "metrics": manifest.metrics.model_dump(mode="json")}
 
 
 def build_cache(ctx: JobContext) -> dict[str, Any]:

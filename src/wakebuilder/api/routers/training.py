@@ -39,6 +39,7 @@ router = APIRouter(prefix="/api/train", tags=["training"], route_class=StrictFor
 
 TRAIN_KIND = "train"
 CACHE_KIND = "cache"
+IMPROVE_KIND = "improve"
 LOG_LINES = 50
 
 
@@ -54,7 +55,7 @@ def format_elapsed(seconds: float) -> str:
 
 def _train_job(jobs: JobStore, job_id: str) -> JobRecord:
     job = jobs.get(check_job_id(job_id))
-    if job.kind != TRAIN_KIND:
+    if job.kind not in (TRAIN_KIND, IMPROVE_KIND):  # an improve job trains a new version
         raise JobNotFoundError(job_id)
     return job
 
@@ -203,7 +204,7 @@ def cancel_training(job_id: str, jobs: JobStoreDep, dispatcher: DispatcherDep) -
     Works for training jobs and for cache builds (the ``job_id`` of ``POST /api/cache/build``;
     a cancelled build keeps the entries it committed and the next build resumes from them)."""
     job = jobs.get(check_job_id(job_id))
-    if job.kind not in (TRAIN_KIND, CACHE_KIND):
+    if job.kind not in (TRAIN_KIND, CACHE_KIND, IMPROVE_KIND):
         raise JobNotFoundError(job_id)
     return cancel_job(job, jobs, dispatcher)
 
