@@ -1,4 +1,4 @@
-"""``wakebuilder``: serve | wyoming | train | detect | corpus | cache."""
+"""``wakebuilder``: serve | wyoming | train | improve | detect | corpus | cache."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from pathlib import Path
 
 import typer
 
-from wakebuilder.cli import data, detect, serve, train, wyoming
+from wakebuilder.cli import data, detect, improve, serve, train, wyoming
 from wakebuilder.cli.context import CliState, settings_from
 
 app = typer.Typer(help="WakeBuilder: custom wake words, trained offline on a CPU.",
                   no_args_is_help=True, add_completion=False)
 train.register(app)
+improve.register(app)
 detect.register(app)
 data.register(app)
 serve.register(app)

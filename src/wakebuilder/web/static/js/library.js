@@ -9,6 +9,7 @@ function faValue(m) {
   return m.enough_heldout_audio && m.fa_per_hour !== null && m.fa_per_hour !== undefined ? num(m.fa_per_hour, 2) : "—";
 }
 import { showError, toast, confirmDialog, listModels } from "./ui.js";
+import { capturesPanel } from "./captures.js";
 
 const $ = (id) => document.getElementById(id);
 let navigate = () => {};
@@ -104,6 +105,7 @@ async function showDetails(id) {
   }
   const metrics = m.metrics || {};
   const config = m.training_config || {};
+  const capturesBox = h("section", { class: "details-captures", "aria-label": "Captured clips" });
   const configRows = Object.entries(config).map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, scalar(v))));
   const metricRows = Object.entries(metrics).filter(([, v]) => typeof v !== "object")
     .map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, labelize(k)), h("td", {}, scalar(v))));
@@ -135,11 +137,27 @@ async function showDetails(id) {
         configRows.length ? h("table", { class: "config-table" }, h("tbody", {}, configRows)) : h("p", { class: "muted" }, "Not recorded.")),
       h("section", {}, h("h3", { class: "h3" }, "Measurements"),
         metricRows.length ? h("table", { class: "config-table" }, h("tbody", {}, metricRows)) : h("p", { class: "muted" }, "Not recorded."))),
+    improvedFrom(m),
+    capturesBox,
     h("div", { class: "actions" },
       h("button", { type: "button", class: "primary", onclick: () => navigate(`#/test/${m.id}`) }, "Test this model"),
       h("button", { type: "button", onclick: () => dl(m) }, "Download (.zip)"),
       m.type === "custom" ? h("button", { type: "button", class: "danger", onclick: () => remove(m) }, "Delete") : null),
   ].filter(Boolean));
+  capturesPanel(capturesBox, m.id, { navigate });
   panel.hidden = false;
   panel.focus();
+}
+
+/** "Improved from X" with both versions' held-out figures, for an improved model. */
+function improvedFrom(m) {
+  const imp = (m.data_stats || {}).improvement;
+  if (!imp) return null;
+  const fa = (v) => (v === null || v === undefined ? "—" : num(v, 2));
+  const rowOf = (name, f) => h("tr", {}, h("th", { scope: "row" }, name), h("td", {}, num(f.threshold, 4)), h("td", {}, fa(f.fa_per_hour)), h("td", {}, pct(f.frr)));
+  return h("section", { class: "improved", "aria-label": "Improvement" },
+    h("h3", { class: "h3" }, "Improved from ", h("a", { href: `#/library/${imp.improved_from}` }, imp.improved_from)),
+    h("p", { class: "muted" }, `${imp.false_wakes} false wake(s) and ${imp.wake_word_clips} wake-word clip(s); labelled false wakes still firing: ${imp.false_wakes_firing_after} (before: ${imp.false_wakes_firing_before}).`),
+    h("table", { class: "config-table" }, h("thead", {}, h("tr", {}, h("th", {}, "version"), h("th", {}, "threshold"), h("th", {}, "held-out false wakes/h"), h("th", {}, "held-out FRR"))),
+      h("tbody", {}, rowOf("before", imp.before), rowOf("after", imp.after))));
 }

@@ -4,7 +4,8 @@
 import { api, ApiError, openSocket } from "./api.js";
 import { Microphone, PcmStreamer } from "./audio.js";
 import { h, clear, num, clockTime } from "./format.js";
-import { showError, listModels } from "./ui.js";
+import { showError, listModels, toast } from "./ui.js";
+import { capturesPanel } from "./captures.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -17,6 +18,7 @@ let configTimer = null;
 let flashTimer = null;
 let detections = 0;
 let navigate = () => {};
+let refreshCaptures = null;
 
 export function init(ctx) {
   navigate = ctx.navigate;
@@ -36,6 +38,12 @@ export function init(ctx) {
     sendConfig();
   });
   $("clear-log").addEventListener("click", () => { detections = 0; renderEmptyLog(); });
+  $("live-capture").addEventListener("change", () => {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "config", capture: $("live-capture").checked }));
+  });
+  $("live-missed").addEventListener("click", () => {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "missed" }));
+  });
   $("file-test-form").addEventListener("submit", (e) => { e.preventDefault(); testFile(); });
   renderEmptyLog();
 }
@@ -84,6 +92,7 @@ async function loadModel(id) {
   $("test-threshold").value = current.threshold;
   setThresholdUi(current.threshold);
   $("live-state").textContent = `Ready to listen for “${current.wake_word}”.`;
+  refreshCaptures = capturesPanel($("test-captures"), current.id, { navigate });
 }
 
 function setThresholdUi(t) {
@@ -124,7 +133,8 @@ async function start() {
   }
   $("live-state").textContent = "Connecting…";
   const threshold = Number($("test-threshold").value);
-  const socket = openSocket(`/api/test/ws/${encodeURIComponent(current.id)}`, { sample_rate: 16000, threshold });
+  const capture = $("live-capture").checked ? 1 : 0;
+  const socket = openSocket(`/api/test/ws/${encodeURIComponent(current.id)}`, { sample_rate: 16000, threshold, capture });
   socket.binaryType = "arraybuffer";
   ws = socket;
   socket.addEventListener("message", (e) => onMessage(e.data));
@@ -148,6 +158,7 @@ function onMessage(data) {
     $("live-state").textContent = `Listening for “${msg.wake_word}” (mic at ${mic ? mic.sampleRate : "?"} Hz, sent at 16 kHz).`;
     $("live-state").classList.add("active");
     $("live-start").classList.add("recording");
+    $("live-missed").disabled = !msg.capture;
     const slider = Number($("test-threshold").value);
     if (Math.abs(slider - msg.threshold) > 1e-6) sendConfig();
     streamer = new PcmStreamer(mic, (pcm) => {
@@ -164,6 +175,9 @@ function onMessage(data) {
     $("live-state").textContent = msg.message;
   } else if (msg.type === "config_ack") {
     setThresholdUi(msg.threshold);
+  } else if (msg.type === "captured") {
+    if (msg.capture.kind === "missed") toast("Kept the last seconds as a missed wake word.");
+    if (refreshCaptures) refreshCaptures();
   }
 }
 
@@ -196,6 +210,7 @@ function stop(message) {
     startBtn.disabled = !current;
     startBtn.classList.remove("recording");
     $("live-stop").hidden = true;
+    $("live-missed").disabled = true;
     $("live-state").textContent = message;
     $("live-state").classList.remove("active");
     setConfidence(0, 1);
