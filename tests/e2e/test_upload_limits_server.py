@@ -190,6 +190,47 @@ def test_header_limits_refuse_before_decoding(http: httpx.Client) -> None:
     assert body["reason"] == "bad_sample_rate" and body["details"]["sample_rate"] == 2_000
 
 
+def _in_quiet_room(seconds: float, words: list[np.ndarray], at: list[float]) -> bytes:
+    """A WAV of ``seconds`` of quiet noise with real ``words`` starting at ``at`` seconds."""
+    x = noise(seconds, 3e-4, seed=7)
+    for word, t in zip(words, at, strict=True):
+        x[int(t * 16_000):int(t * 16_000) + len(word)] += word
+    buf = io.BytesIO()
+    sf.write(buf, x, 16_000, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def test_recordings_as_users_make_them(http: httpx.Client) -> None:
+    """A 12 s file holding one real word is accepted and trimmed to it; speech spread over
+    more than 5 s is refused by /check and /start with the reason; over 15 s is too long."""
+    from wakebuilder.audio.checks import speech_bounds
+
+    words = []
+    for path in COMPUTER_WAVS[:4]:
+        x = decode_audio(path)
+        bounds = speech_bounds(x)
+        assert bounds is not None
+        words.append(x[bounds[0]:bounds[1]])
+    long = _in_quiet_room(12.0, words[:1], [6.0])
+    body = http.post("/api/train/check", files={"audio": ("long.wav", long)}).json()
+    assert body["ok"] is True, body
+    assert body["report"]["duration_s"] == 12.0 and body["report"]["trimmed_s"] < 2.0
+    assert "trimmed from 12.0 s" in body["message"]
+    chatty = _in_quiet_room(10.0, words, [1.0, 3.0, 5.0, 6.5])
+    body = http.post("/api/train/check", files={"audio": ("chatty.wav", chatty)}).json()
+    assert body["ok"] is False and body["reason"] == "speech_too_long", body
+    assert "record only the wake word, under 5 s" in body["message"]
+    err = _error(http.post("/api/train/start", data={"wake_word": "computer"},
+                           files=[("audio_files", ("long.wav", long)),
+                                  ("audio_files", ("chatty.wav", chatty))]))
+    assert err["error"] == "validation_error" and err["details"]["reason"] == "speech_too_long"
+    assert err["details"]["file"] == "chatty.wav"
+    over = _in_quiet_room(16.0, words[:1], [6.0])
+    body = http.post("/api/train/check", files={"audio": ("over.wav", over)}).json()
+    assert body["reason"] == "too_long" and body["details"]["limit_s"] == 15.0, body
+    assert http.get("/api/train/jobs").json()["total"] == 0
+
+
 def test_long_file_test_streams_with_bounded_memory(server: Server, http: httpx.Client) -> None:
     model = "computer"
     short = flac(3.0, fill=quiet_noise)
