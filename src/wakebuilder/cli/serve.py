@@ -28,7 +28,7 @@ def uvicorn_options() -> dict[str, Any]:
 
 def serve(*, host: str | None = None, port: int | None = None, data_dir: Path | None = None,
           allow_remote: bool | None = None, log_level: str = "info",
-          wyoming: str | None = None) -> None:
+          wyoming: str | None = None, wyoming_capture: bool | None = None) -> None:
     """Build settings (environment, then the given overrides) and run uvicorn; with
     ``wyoming`` (a URI), the Wyoming server runs alongside in the same process."""
     import uvicorn
@@ -38,7 +38,8 @@ def serve(*, host: str | None = None, port: int | None = None, data_dir: Path | 
     from wakebuilder.cli.wyoming import run_with_api
 
     overrides = {k: v for k, v in (("host", host), ("port", port), ("data_dir", data_dir),
-                                   ("allow_remote", allow_remote), ("wyoming_uri", wyoming))
+                                   ("allow_remote", allow_remote), ("wyoming_uri", wyoming),
+                                   ("wyoming_capture", wyoming_capture))
                  if v is not None}
     settings = settings_from(**overrides)
     app = create_app(settings)
@@ -69,10 +70,13 @@ def register(app: typer.Typer) -> None:
                                            "the Wyoming server for Home Assistant (e.g. "
                                            f"{_DEFAULTS['wyoming_uri']}; a non-loopback "
                                            "host needs --allow-remote)"),
+        wyoming_capture: bool | None = typer.Option(
+            None, "--wyoming-capture/--no-wyoming-capture", help="With --wyoming: keep a clip "
+            "of every Wyoming detection for review (off by default)"),
     ) -> None:
         """Serve the REST API, its docs (/docs) and the web UI."""
         from wakebuilder.cli.context import cli_state
 
         global_dir = cli_state(ctx).overrides.get("data_dir")  # wakebuilder --data-dir
         serve(host=host, port=port, data_dir=data_dir or global_dir, allow_remote=allow_remote,
-              log_level=log_level, wyoming=wyoming)
+              log_level=log_level, wyoming=wyoming, wyoming_capture=wyoming_capture)

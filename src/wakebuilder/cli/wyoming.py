@@ -20,16 +20,26 @@ REMOTE_HELP = ("Allow a non-loopback bind address (needed for Home Assistant on 
                "list and use your models; there is no authentication in the Wyoming protocol")
 
 
+CAPTURE_HELP = ("Keep a clip (about 2.5 s, WAV) of every detection under DATA_DIR/captures/ "
+                "for review and `improve` (off by default: the server listens in a home; or "
+                "WAKEBUILDER_WYOMING_CAPTURE)")
+
+
 def wyoming_config(settings: Settings) -> Any:
     """The server's :class:`~wakebuilder.wyoming_server.server.WyomingConfig` from settings."""
     from wakebuilder.wyoming_server.protocol import WyomingLimits
     from wakebuilder.wyoming_server.server import WyomingConfig
 
+    captures = None
+    if settings.wyoming_capture:
+        from wakebuilder.capture.store import CaptureStore
+
+        captures = CaptureStore(settings.captures_dir, settings.capture_limits())
     return WyomingConfig(
         uri=settings.wyoming_uri,
         zeroconf_name=settings.wyoming_zeroconf_name if settings.wyoming_zeroconf else None,
         limits=WyomingLimits(max_connections=settings.wyoming_max_connections,
-                             threads=settings.wyoming_threads))
+                             threads=settings.wyoming_threads), captures=captures)
 
 
 def model_store(settings: Settings) -> Any:
@@ -92,6 +102,7 @@ def register(app: typer.Typer) -> None:
         threads: int | None = typer.Option(None, "--threads", help="Inference threads shared "
                                            "by all connections (default "
                                            f"{_DEFAULTS['wyoming_threads']})"),
+        capture: bool | None = typer.Option(None, "--capture/--no-capture", help=CAPTURE_HELP),
     ) -> None:
         """Serve every model in the store over the Wyoming protocol (Home Assistant).
 
@@ -102,7 +113,7 @@ def register(app: typer.Typer) -> None:
         settings = cli_state(ctx).settings_with(
             wyoming_uri=uri, data_dir=data_dir, allow_remote=allow_remote,
             wyoming_zeroconf=zeroconf, wyoming_zeroconf_name=zeroconf_name,
-            wyoming_threads=threads)
+            wyoming_threads=threads, wyoming_capture=capture)
         try:
             run(model_store(settings), wyoming_config(settings))
         except WakeBuilderError as exc:

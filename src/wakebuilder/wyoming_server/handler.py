@@ -27,6 +27,8 @@ from wyoming.server import AsyncEventHandler
 from wyoming.wake import Detect, Detection, NotDetected
 
 from wakebuilder.audio.convert import PcmConverter, check_format
+from wakebuilder.audio.format import Samples
+from wakebuilder.capture.recorder import CaptureConfig, StreamRecorder
 from wakebuilder.detection.detector import Detection as WakeDetection
 from wakebuilder.detection.multihead import MultiHeadDetector
 from wakebuilder.errors import EngineUnavailableError, InvalidInputError, WakeBuilderError
@@ -72,14 +74,29 @@ class Stream:
     converter: PcmConverter = field(default_factory=PcmConverter)
     detector: MultiHeadDetector | None = None
     detected: bool = False
+    recorders: dict[str, StreamRecorder] = field(default_factory=dict)
+    """Per model: keeps a clip of each detection (capture on only)."""
 
     def feed(self, pcm: bytes, fmt: AudioFormat) -> list[WakeDetection]:
         samples = self.converter.push(pcm, fmt.rate, fmt.width, fmt.channels)
-        return self.detector.process(samples) if self.detector else []
+        found = self.detector.process(samples) if self.detector else []
+        self._capture(samples, found)
+        return found
 
     def finish(self) -> list[WakeDetection]:
         tail = self.converter.flush()
-        return self.detector.process(tail) if self.detector and len(tail) else []
+        found = self.detector.process(tail) if self.detector and len(tail) else []
+        self._capture(tail, found)
+        for recorder in self.recorders.values():
+            recorder.close()
+        return found
+
+    def _capture(self, samples: Samples, found: list[WakeDetection]) -> None:
+        for name, _model, config in self.heads:
+            recorder = self.recorders.get(name)
+            if recorder is not None:
+                recorder.observe(samples, [], [d for d in found if d.name == name],
+                                 config.threshold)
 
 
 class WakeEventHandler(AsyncEventHandler):
@@ -186,6 +203,12 @@ class WakeEventHandler(AsyncEventHandler):
         stream = Stream(heads=heads)
         if heads:
             stream.detector = MultiHeadDetector(heads, self.service.frontend)
+        captures = self.service.captures
+        if captures is not None:  # detections only: the Wyoming stream has no score feed
+            stream.recorders = {name: StreamRecorder(
+                captures, name, source="wyoming",
+                config=CaptureConfig(enabled=True, near_miss_fraction=0.0))
+                for name, _, _ in heads}
         self._stream = stream
         if not heads:
             raise InvalidInputError("no wake word models in the store: train one first (web UI"

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from wyoming.server import AsyncServer
 
+from wakebuilder.capture.store import CaptureStore
 from wakebuilder.errors import EngineUnavailableError, InvalidInputError
 from wakebuilder.modelstore.loader import ModelCache
 from wakebuilder.modelstore.store import ModelStore
@@ -38,6 +39,8 @@ class WyomingConfig:
     zeroconf_name: str | None = None
     """Announce the server over zeroconf under this name (``None``: no announcement)."""
     limits: WyomingLimits = field(default_factory=WyomingLimits)
+    captures: CaptureStore | None = None
+    """Keep a clip of every detection here for review (``--capture``; None: off)."""
 
 
 def parse_uri(uri: str) -> tuple[str, str, int | None]:
@@ -134,7 +137,7 @@ class WyomingServer:
                                     "listens on loopback only: bind a network address, e.g. "
                                     "--uri tcp://0.0.0.0:10400 --allow-remote",
                                     {"uri": config.uri})
-        self.service = WakeService(store, config.limits, cache)
+        self.service = WakeService(store, config.limits, cache, captures=config.captures)
         self._server: AsyncServer | None = None
         self._announcement: Announcement | None = None
 

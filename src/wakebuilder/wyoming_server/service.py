@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from wyoming.info import Info
 
+from wakebuilder.capture.store import CaptureStore
 from wakebuilder.detection.config import DetectorConfig
 from wakebuilder.detection.model import WakeModel
 from wakebuilder.errors import NotFoundError
@@ -33,8 +34,11 @@ class WakeService:
     """Shared by every connection of one server (thread pool, model cache, front end)."""
 
     def __init__(self, store: ModelStore, limits: WyomingLimits | None = None,
-                 cache: ModelCache | None = None) -> None:
+                 cache: ModelCache | None = None, *,
+                 captures: CaptureStore | None = None) -> None:
         self.store = store
+        self.captures = captures
+        """Where detections are captured (None: capture is off, the default)."""
         self.limits = limits or WyomingLimits()
         self.cache = cache or ModelCache(size=64)
         self.connections = 0
