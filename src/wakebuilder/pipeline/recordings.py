@@ -11,6 +11,9 @@ from wakebuilder.errors import InvalidInputError
 from wakebuilder.pipeline.request import MAX_RECORDINGS
 from wakebuilder.pipeline.state import JobState
 
+TRIM_NOTE_S = 2.0
+"""Trimming that drops at least this much of a recording is said in the model's notes."""
+
 
 def load_recordings(state: JobState) -> list[Samples]:
     """Decode, check and trim each recording to its speech (:func:`load_recording`, as the
@@ -28,6 +31,8 @@ def load_recordings(state: JobState) -> list[Samples]:
         kept_peak = float(np.max(np.abs(clip)))  # the kept speech, not a click trimmed away
         clips.append((clip * np.float32(peak / max(kept_peak, 1e-6))).astype(np.float32))
         reports.append(rep.to_dict())
+        if rep.trimmed_away_s >= TRIM_NOTE_S:
+            state.notes.append(f"{path.name}: {rep.summary()}.")
         if rep.quiet:
             state.notes.append(f"{path.name} is quiet ({rep.level_dbfs:.0f} dBFS); it was "
                                "level-normalised, but recording closer to the mic is better.")

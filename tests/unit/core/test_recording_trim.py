@@ -177,6 +177,9 @@ def test_the_pipeline_trims_the_same_way(tmp_path: Path) -> None:
     assert [r["file"] for r in reports] == ["long.wav", "short.wav"]
     assert reports[0]["duration_s"] == 12.0 and 1.0 < reports[0]["trimmed_s"] < 1.8
     assert len(clips[0]) == round(reports[0]["trimmed_s"] * SR)
+    assert [n for n in state.notes if "trimmed" in n] == [
+        f"long.wav: trimmed from 12.0 s to {reports[0]['trimmed_s']:.1f} s around its "
+        f"{reports[0]['speech_s']:.1f} s of speech."]
     peak = request.recipe.recording_peak
     assert all(float(np.max(np.abs(c))) == pytest.approx(peak, rel=1e-3) for c in clips)
     chatty = np.concatenate([floor(1.0), speechlike(6.2)[SR // 2:-(SR // 2)], floor(1.0)])
