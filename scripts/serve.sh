@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install WakeBuilder into .venv and start the server on http://127.0.0.1:8000.
 # On machines with apt, real-speech negatives are fetched and embedded in the background
-# (log: data/logs/negatives.log); training works before that finishes, on generated negatives.
+# (log: data/logs/negatives.log): a first slice within minutes, the full store later. A
+# training job started before the first slice waits for it (POST /api/train/start
+# wait_for_negatives).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -11,7 +13,8 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -e .
 mkdir -p data/logs
 if [ "${WAKEBUILDER_SKIP_CORPUS:-0}" != "1" ]; then
-  ( .venv/bin/wakebuilder corpus fetch --optional --data-dir data \
-    && .venv/bin/wakebuilder cache build --data-dir data ) > data/logs/negatives.log 2>&1 &
+  # Progressive: generated corpus, a quick diverse slice of real audio (minutes), then the rest.
+  # `wakebuilder cache info` and the Train page show where it stands.
+  .venv/bin/wakebuilder cache prepare --data-dir data > data/logs/negatives.log 2>&1 &
 fi
 exec .venv/bin/wakebuilder serve --data-dir data "$@"

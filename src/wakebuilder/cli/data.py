@@ -9,12 +9,14 @@ import typer
 from rich.console import Console
 
 from wakebuilder.cli.context import cli_state
+from wakebuilder.corpus.apt import require_apt
 from wakebuilder.corpus.fetch import fetch_corpus
 from wakebuilder.corpus.model import KINDS, CorpusProgress
 from wakebuilder.corpus.sources import get_sources
 from wakebuilder.errors import WakeBuilderError
 from wakebuilder.layout import DataLayout
-from wakebuilder.negstore.build import build_negative_cache, cache_info, clear_cache
+from wakebuilder.negstore.build import cache_info, clear_cache
+from wakebuilder.negstore.progressive import build_with_status, prepare_negatives
 
 corpus_app = typer.Typer(help="Real speech, music and effects for negatives, from Debian packages.",
                          no_args_is_help=True)
@@ -87,9 +89,38 @@ def cache_build(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
             last["pct"] = pct
             console.log(f"{pct:3d}% {message}")
 
-    report = build_negative_cache(_layout(ctx, data_dir),
-                                  max_workers=max_workers, progress=on_progress)
+    report = build_with_status(_layout(ctx, data_dir),
+                               max_workers=max_workers, progress=on_progress)
     typer.echo(json.dumps(report, indent=2))
+
+
+@cache_app.command("prepare")
+def cache_prepare(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
+                  fetch: bool = typer.Option(True, "--fetch/--no-fetch",
+                                             help="Also fetch the corpus from Debian")) -> None:
+    """First run, progressively: the generated corpus, a quick diverse slice of real speech,
+    music and effects (usable by training within minutes), then the rest in the background of
+    this command. `cache info` shows where it stands."""
+    console = Console(stderr=True)
+    last = {"pct": -1}
+
+    def on_progress(fraction: float, message: str) -> None:
+        pct = int(fraction * 100)
+        if pct != last["pct"]:
+            last["pct"] = pct
+            console.log(f"{pct:3d}% {message}")
+
+    layout = _layout(ctx, data_dir)
+    if fetch:
+        try:
+            require_apt()
+        except WakeBuilderError as exc:
+            console.print(f"[yellow]warning[/yellow] corpus not fetched: {exc.message}")
+            fetch = False
+    report = prepare_negatives(layout, layout.corpus_dir, fetch=fetch, progress=on_progress)
+    for sid, reason in report.get("missing_sources", {}).items():
+        console.print(f"[red]missing[/red] {sid}: {reason} (rerun to retry)")
+    typer.echo(json.dumps(report, indent=2, default=str))
 
 
 @cache_app.command("info")

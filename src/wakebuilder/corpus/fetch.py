@@ -7,7 +7,9 @@ import hashlib
 import json
 import logging
 import shutil
+import subprocess
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -19,6 +21,7 @@ from wakebuilder.corpus import apt
 from wakebuilder.corpus.filters import rejection_reason
 from wakebuilder.corpus.licenses import write_licenses
 from wakebuilder.corpus.model import CorpusManifest, CorpusProgress, CorpusSource, SourceRecord
+from wakebuilder.corpus.order import fetch_order
 from wakebuilder.corpus.reserved import check_corpus_packages
 from wakebuilder.corpus.sources import SOURCES
 
@@ -28,6 +31,14 @@ MANIFEST_NAME = "MANIFEST.json"
 SOURCE_RECORD_NAME = "SOURCE.json"
 """Written last into ``dest/<source>/``: its presence marks the source complete."""
 ProgressCallback = Callable[[CorpusProgress], None]
+RETRY_DELAY_S = 5.0
+_TRANSIENT = ("Failed to fetch", "Temporary failure", "Could not connect", "timed out",
+              "Connection", "Hash Sum mismatch")
+
+
+def _transient(exc: BaseException) -> bool:
+    """A download failure worth one retry (network trouble, not a missing package)."""
+    return isinstance(exc, subprocess.TimeoutExpired) or any(m in str(exc) for m in _TRANSIENT)
 
 
 def _emit(progress: ProgressCallback | None, event: CorpusProgress) -> None:
@@ -95,7 +106,15 @@ def _fetch_one(source: CorpusSource, dest: Path, scratch: Path,
     work = scratch / source.id
     shutil.rmtree(work, ignore_errors=True)
     _emit(progress, CorpusProgress(source.id, "download", 0, " ".join(source.packages)))
-    packages = apt.fetch_packages(list(source.packages), work, downloader)
+    try:
+        packages = apt.fetch_packages(list(source.packages), work, downloader)
+    except (apt.AptError, subprocess.TimeoutExpired) as exc:
+        if not _transient(exc):
+            raise
+        _emit(progress, CorpusProgress(source.id, "retry", 0, f"{exc}; retrying once"))
+        time.sleep(RETRY_DELAY_S)
+        shutil.rmtree(work, ignore_errors=True)
+        packages = apt.fetch_packages(list(source.packages), work, downloader)
     partial = dest / f".{source.id}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     try:
@@ -125,9 +144,12 @@ def fetch_corpus(dest: Path, *, sources: list[str] | None = None,
                  registry: Mapping[str, CorpusSource] | None = None) -> CorpusManifest:
     """Download, extract and store the real-audio corpus as 16 kHz mono FLAC.
 
+    Sources are fetched quick and diverse first (:func:`~wakebuilder.corpus.order.fetch_order`).
     Each source goes to ``dest/<source>/`` with a ``SOURCE.json`` written last; a source
-    whose folder already has one is skipped (idempotent). A failing source is recorded in
-    ``manifest.failures`` with the reason and does not stop the others. ``dest/MANIFEST.json``
+    whose folder already has one is skipped (idempotent, so a rerun resumes). A failing source
+    (download, after one retry on network errors, or extraction) is recorded in
+    ``manifest.failures`` with the reason, logged at the end as missing, and does not stop the
+    others. ``dest/MANIFEST.json``
     and ``dest/LICENSES.md`` are rewritten at the end. ``work_dir`` holds the downloaded
     ``.deb`` files temporarily (a temporary folder by default). Raises
     :class:`~wakebuilder.corpus.model.AptUnavailableError` when a source must be fetched and
@@ -135,7 +157,7 @@ def fetch_corpus(dest: Path, *, sources: list[str] | None = None,
     anything is fetched when a source names a reserved package (:mod:`.reserved`).
     """
     table = dict(registry) if registry is not None else SOURCES
-    ids = list(table) if sources is None else list(sources)
+    ids = fetch_order(list(table) if sources is None else list(sources))
     if unknown := [i for i in ids if i not in table]:
         raise KeyError(f"unknown corpus source(s) {unknown}; known: {sorted(table)}")
     check_corpus_packages([p for i in ids for p in table[i].packages])
@@ -170,4 +192,8 @@ def fetch_corpus(dest: Path, *, sources: list[str] | None = None,
             _emit(progress, CorpusProgress(source.id, "done", record.clips,
                                            f"{record.hours:.2f} h"))
     _write_manifest(manifest)
+    if manifest.failures:
+        log.warning("corpus incomplete: missing %s; rerun `wakebuilder corpus fetch` to retry "
+                    "them (complete sources are skipped)",
+                    ", ".join(f"{sid} ({why})" for sid, why in sorted(manifest.failures.items())))
     return manifest

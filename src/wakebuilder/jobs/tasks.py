@@ -66,15 +66,15 @@ def improve(ctx: JobContext) -> dict[str, Any]:
 def build_cache(ctx: JobContext) -> dict[str, Any]:
     """Build (or extend) the negative feature cache."""
     from wakebuilder.layout import DataLayout
-    from wakebuilder.negstore.build import build_negative_cache
+    from wakebuilder.negstore.progressive import build_with_status
 
     max_workers = int(ctx.job.config.get("max_workers", 4))
 
     def progress(fraction: float, message: str) -> None:
         ctx.report(phase=CACHE_PHASE, progress=100.0 * fraction, message=message)
 
-    stats = build_negative_cache(DataLayout(Path(ctx.data_dir)),
-                                 max_workers=max_workers, progress=progress,
-                                 should_cancel=ctx.should_cancel,
-                                 generated=bool(ctx.job.config.get("generated", True)))
+    stats = build_with_status(DataLayout(Path(ctx.data_dir)),
+                              max_workers=max_workers, progress=progress,
+                              should_cancel=ctx.should_cancel,
+                              generated=bool(ctx.job.config.get("generated", True)))
     return {"cache": stats}

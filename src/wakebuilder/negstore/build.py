@@ -12,6 +12,7 @@ from wakebuilder.corpus.local import iter_negative_files, source_of
 from wakebuilder.negstore.generated import Progress, add_generated
 from wakebuilder.negstore.mixtures import add_mixtures
 from wakebuilder.negstore.paths import NegativePaths, store_root
+from wakebuilder.negstore.status import read_status
 from wakebuilder.negstore.store import NegativeStore
 
 
@@ -69,7 +70,8 @@ def cache_info(paths: NegativePaths) -> dict[str, Any]:
             "heldout_sources": stats["heldout_sources"],
             "by_split": stats["by_split"], "by_kind": stats["by_kind"],
             "has_natural_speech": stats["has_natural_speech"],
-            "negative_files": pending}
+            "negative_files": pending,
+            "build_state": read_status(store_root(paths))}
 
 
 def clear_cache(paths: NegativePaths) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from wakebuilder.corpus import apt, fetch_corpus
+from wakebuilder.corpus import apt, fetch, fetch_corpus
 from wakebuilder.corpus.extract_games import drascula_extractor
 from wakebuilder.corpus.model import AptUnavailableError, CorpusSource
 from wakebuilder.corpus.sources import SOURCES
@@ -92,8 +92,44 @@ def test_complete_sources_are_skipped(tmp_path: Path, fake_apt: list) -> None:
     fake_apt.clear()
     manifest = fetch_corpus(tmp_path, registry=REGISTRY)
     assert manifest.skipped == ["drascula-en"]
-    assert fake_apt == [["no-such-package"], ["asterisk-core-sounds-en-wav"]]
+    # quick, diverse sources first (corpus.order), then the rest
+    assert fake_apt == [["asterisk-core-sounds-en-wav"], ["no-such-package"]]
     assert manifest.sources["drascula-en"].clips == 1
+
+
+def test_a_failing_package_is_skipped_logged_and_retried_on_rerun(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[list[str]] = []
+    network_down = {"no-such-package": 2, "drascula": 1}  # transient failures left
+
+    def flaky_fetch(packages: list[str], work: Path, downloader: object = None
+                    ) -> apt.PackageSet:
+        calls.append(packages)
+        if network_down.get(packages[0], 0) > 0:
+            network_down[packages[0]] -= 1
+            raise apt.AptError(f"apt-get download {packages[0]} failed: E: Failed to fetch "
+                               "http://deb.debian.org/x.deb Temporary failure resolving")
+        if packages == ["no-such-package"]:
+            return _fake_tree(["drascula"], work)
+        return _fake_tree(packages, work)
+
+    monkeypatch.setattr(apt, "fetch_packages", flaky_fetch)
+    monkeypatch.setattr(apt, "require_apt", lambda: None)
+    monkeypatch.setattr(fetch, "RETRY_DELAY_S", 0.0)
+    with caplog.at_level("WARNING", logger="wakebuilder.corpus.fetch"):
+        first = fetch_corpus(tmp_path, registry=REGISTRY)
+    # drascula failed once and succeeded on the retry; "broken" failed twice and is missing
+    assert set(first.sources) == {"drascula-en", "asterisk-en"}
+    assert "Temporary failure" in first.failures["broken"]
+    assert calls.count(["drascula"]) == 2 and calls.count(["no-such-package"]) == 2
+    assert any("missing broken" in r.getMessage() and "rerun" in r.getMessage()
+               for r in caplog.records)
+    calls.clear()
+    again = fetch_corpus(tmp_path, registry=REGISTRY)  # the rerun resumes: only "broken"
+    assert calls == [["no-such-package"]]
+    assert sorted(again.skipped) == ["asterisk-en", "drascula-en"]
+    assert "broken" in again.sources and not again.failures
 
 
 def test_unknown_source_is_rejected(tmp_path: Path) -> None:
