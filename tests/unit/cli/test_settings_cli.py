@@ -27,7 +27,7 @@ def test_cache_and_corpus_follow_the_settings(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(data_cli, "cache_info", lambda layout: seen.append(layout.data_dir)
                         or {"available": False})
     monkeypatch.setattr(data_cli, "clear_cache", lambda layout: seen.append(layout.data_dir))
-    monkeypatch.setattr(data_cli, "build_negative_cache",
+    monkeypatch.setattr(data_cli, "build_with_status",
                         lambda layout, **_: seen.append(layout.data_dir) or {})
 
     class Manifest:
