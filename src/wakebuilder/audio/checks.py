@@ -110,7 +110,8 @@ def speech_bounds(samples: Samples, aggressiveness: int = 2) -> tuple[int, int] 
 
     The region runs from the first to the last burst of speech frames; bursts with less
     than :data:`MIN_BURST_S` of speech (clicks, breaths) are left out when a longer one
-    exists, so a click seconds after the word does not stretch the region."""
+    exists, so a click seconds after the word does not stretch the region; with only such
+    bursts, the region is the biggest of them."""
     frame = SAMPLE_RATE * VAD_FRAME_MS // 1000
     n_frames = len(samples) // frame
     if n_frames == 0:
@@ -129,7 +130,10 @@ def speech_bounds(samples: Samples, aggressiveness: int = 2) -> tuple[int, int] 
     frame_s = frame / SAMPLE_RATE
     bursts = _bursts(voiced, frame_s)
     min_frames = MIN_BURST_S / frame_s
-    kept = [(a, b) for a, b in bursts if np.count_nonzero(voiced[a:b]) >= min_frames] or bursts
+    counts = [int(np.count_nonzero(voiced[a:b])) for a, b in bursts]
+    kept = [burst for burst, n in zip(bursts, counts, strict=True) if n >= min_frames]
+    if not kept:  # only clicks: the biggest one (too short to pass as a word)
+        kept = [bursts[int(np.argmax(counts))]]
     return int(kept[0][0] * frame), int(min(kept[-1][1] * frame, len(samples)))
 
 

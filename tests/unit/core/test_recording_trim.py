@@ -101,10 +101,11 @@ def test_speech_just_under_the_limit_is_kept_whole() -> None:
 
 def test_a_file_with_no_speech_keeps_its_reason() -> None:
     x = floor(12.0)
-    x[SR:SR + 3] = 0.5  # a few samples of a tick: not speech, not silent
+    for at in (1.0, 6.0, 11.0):  # ticks seconds apart: not speech, and not 10 s of it
+        x[int(at * SR):int(at * SR) + 160] += 0.3 * np.hanning(160).astype(np.float32)
     with pytest.raises(InvalidAudioError) as info:
-        check_recording(x, "hum.wav")
-    assert info.value.details["reason"] in {"no_speech", "too_short"}
+        check_recording(x, "ticks.wav")
+    assert info.value.details["reason"] in {"no_speech", "too_short"}, info.value.details
     with pytest.raises(InvalidAudioError) as info:
         check_recording(np.zeros(12 * SR, np.float32), "zeros.wav")
     assert info.value.details["reason"] == "silent"
