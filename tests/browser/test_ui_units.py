@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from wakebuilder.audio.checks import MAX_RECORDING_SECONDS, MAX_SPEECH_SECONDS
 from wakebuilder.errors import InvalidWakeWordError
 from wakebuilder.wakeword import parse_wake_word
 
@@ -104,6 +105,7 @@ def test_wav_encoding_and_clip_checks(page: Any) -> None:
         const loud = Float32Array.from({length: 16000}, (_, i) => (i % 2 ? 1 : -1));
         return {wav: Array.from(wav), ok: a.analyzeClip(x),
                 silent: a.analyzeClip(new Float32Array(16000)), clipped: a.analyzeClip(loud),
+                limits: [a.MAX_CLIP_SECONDS, a.MAX_SPEECH_SECONDS],
                 long: a.analyzeClip(new Float32Array(16000 * 16).fill(0.2)),
                 chatty: a.analyzeClip(new Float32Array(16000 * 6).fill(0.2)),
                 quietRoom: a.analyzeClip(Float32Array.from({length: 16000 * 12},
@@ -119,6 +121,7 @@ def test_wav_encoding_and_clip_checks(page: Any) -> None:
     assert [p["reason"] for p in out["silent"]["problems"]] == ["silent"]
     assert [p["reason"] for p in out["clipped"]["problems"]] == ["clipped"]
     assert "too_long" in [p["reason"] for p in out["long"]["problems"]]
+    assert out["limits"] == [MAX_RECORDING_SECONDS, MAX_SPEECH_SECONDS]  # the server's rules
     # 15 s files are fine; speech spread over more than 5 s is not.
     assert [p["reason"] for p in out["chatty"]["problems"]] == ["speech_too_long"]
     assert "lasts 6.0 s" in out["chatty"]["problems"][0]["message"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from fastapi.testclient import TestClient
 
-from wakebuilder.audio.checks import speech_bounds
+from wakebuilder.api.routers.training import check_recording_upload
+from wakebuilder.audio.checks import MAX_RECORDING_SECONDS, MAX_SPEECH_SECONDS, speech_bounds
 from wakebuilder.audio.io import decode_audio
 
 
@@ -105,3 +106,9 @@ def test_too_much_speech_is_refused_with_a_clear_reason(client: TestClient,
     assert set(err) == {"error", "message", "details"} and err["error"] == "validation_error"
     assert err["details"]["reason"] == "speech_too_long" and "chatty.wav" in err["message"]
     assert client.get("/api/train/jobs").json()["total"] == 0
+
+
+def test_the_documented_limits_are_the_real_ones() -> None:
+    doc = " ".join((check_recording_upload.__doc__ or "").split())
+    assert f"up to {MAX_RECORDING_SECONDS:g} s of audio" in doc
+    assert f"more than {MAX_SPEECH_SECONDS:g} s" in doc
