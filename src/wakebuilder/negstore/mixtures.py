@@ -59,6 +59,8 @@ PEAK = 0.89
 """Mixtures whose peak would exceed this are scaled down (no clipping)."""
 MAX_CLIP_SECONDS = 12.0
 """Longest excerpt of one speech or effects file in a mixture."""
+COMMIT_EVERY = 16
+"""Mixtures embedded between two commits of the index (a cancel keeps the committed ones)."""
 
 Progress = Callable[[float, str], None]
 
@@ -269,17 +271,24 @@ def add_mixtures(store: NegativeStore, negative_dir: Path, *,
     present = {e.name for e in store.entries() if e.source == MIXTURE_SOURCE}
     dropped = store.drop_files((MIXTURE_SOURCE, n) for n in present - wanted)
     todo = [s for s in specs if s.name not in present]
-    added = 0.0
-    for k, spec in enumerate(todo):
-        if should_cancel is not None and should_cancel():
+    added, done = 0.0, 0
+    for start in range(0, len(todo), COMMIT_EVERY):
+        with store.batch():  # one index write per group of mixtures
+            for spec in todo[start:start + COMMIT_EVERY]:
+                if should_cancel is not None and should_cancel():
+                    break
+                samples = render_mixture(spec, pools[spec.split])
+                # Held-out mixtures are stored as calibration: never train audio, whatever reads
+                # the index; their held-out split is derived from the name.
+                store.add_audio(MIXTURE_SOURCE, spec.name, samples, kind=MIXTURE_KIND,
+                                split=TRAIN if spec.split == TRAIN else CALIBRATION)
+                added += len(samples) / SAMPLE_RATE
+                done += 1
+                if progress:
+                    progress(done / len(todo), f"mixture {done}/{len(todo)}")
+        if done < min(len(todo), start + COMMIT_EVERY):
             raise CancelledError("negative store build cancelled",
-                                 {"mixtures_done": k, "mixtures_total": len(todo)})
-        samples = render_mixture(spec, pools[spec.split])
-        store.add_audio(MIXTURE_SOURCE, spec.name, samples, kind=MIXTURE_KIND,
-                        split=TRAIN if spec.split == TRAIN else CALIBRATION)
-        added += len(samples) / SAMPLE_RATE
-        if progress:
-            progress((k + 1) / len(todo), f"mixture {k + 1}/{len(todo)}")
+                                 {"mixtures_done": done, "mixtures_total": len(todo)})
     by_split: dict[str, float] = {}
     for s in specs:
         by_split[s.split] = by_split.get(s.split, 0.0) + s.seconds / 3600

@@ -15,6 +15,7 @@ import pytest
 from wakebuilder.audio.format import FRAME_SAMPLES, SAMPLE_RATE
 from wakebuilder.audio.io import write_wav
 from wakebuilder.corpus.local import source_of
+from wakebuilder.errors import CancelledError
 from wakebuilder.features.frontend import EMBEDDING_DIM
 from wakebuilder.negstore.index import NegativeEntry
 from wakebuilder.negstore.kinds import (
@@ -238,3 +239,24 @@ def test_corpus_splits_follow_the_current_policy_without_re_embedding(
     effects = splits["corpus/effects-lincity"]
     assert CALIBRATION in effects and effects & {TRAIN, VALIDATION}
     assert old.split_plan() == store.split_plan()
+
+
+def test_a_cancelled_build_keeps_what_it_committed_and_resumes(tmp_path: Path) -> None:
+    negative_dir = tmp_path / "negative"
+    files = make_corpus(negative_dir)
+    store = NegativeStore(tmp_path / "store", embedder=fake_embed)
+    store.build_from_files(files, root=negative_dir)
+    calls = []
+
+    def cancel_after_two() -> bool:
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(CancelledError):
+        add_mixtures(store, negative_dir, max_seconds=SMALL, speech_share=SHARE,
+                     should_cancel=cancel_after_two)
+    assert len(mixtures(NegativeStore(store.root))) == 2
+    report = add_mixtures(NegativeStore(store.root, embedder=fake_embed), negative_dir,
+                          max_seconds=SMALL, speech_share=SHARE)
+    assert report["mixtures_added"] == report["mixtures"] - 2
+    assert len(mixtures(NegativeStore(store.root))) == report["mixtures"]
