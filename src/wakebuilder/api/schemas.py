@@ -238,7 +238,7 @@ class CacheInfoPublic(BaseModel):
         None, description="Hours of audio per split: train, validation (early stopping), "
         "calibration (chooses the threshold), heldout (evaluation only)")
     hours_by_split_kind: dict[str, dict[str, float]] | None = Field(
-        None, description="Hours per split and kind (speech, noise, music, tts, other)")
+        None, description="Hours per split and kind (speech, noise, music, tts, mixture, other)")
     heldout_sources: list[str] | None = Field(
         None, description="Whole sources kept for evaluation (generated streams as "
         "generated:<name>)")
