@@ -79,7 +79,7 @@ class FalseAccepts(_Frozen):
 
 
 class HeldoutFalseAccepts(FalseAccepts):
-    """The held-out figure, also per kind of audio (speech, music, noise, tts, other)."""
+    """The held-out figure, also per kind of audio (speech, music, noise, tts, mixture, other)."""
 
     in_sample: bool = False
     by_kind: dict[str, FalseAccepts] = Field(default_factory=dict)
