@@ -36,11 +36,13 @@ def data_with_model(model_dir: Path, tmp_path_factory: pytest.TempPathFactory,
 
 
 @contextmanager
-def app_in_thread(data: Path, timeout_s: float = 30) -> Iterator[int]:
-    """``create_app`` (no job dispatcher) under uvicorn in a thread on a free loopback port,
-    serving ``data``; yields the port once uvicorn has started, stops it afterwards."""
+def app_in_thread(data: Path, timeout_s: float = 30, *,
+                  dispatcher: bool = False) -> Iterator[int]:
+    """``create_app`` (no job dispatcher unless ``dispatcher``) under uvicorn in a thread on a
+    free loopback port, serving ``data``; yields the port once uvicorn has started, stops it
+    afterwards."""
     port = free_port()
-    app = create_app(load_settings(data_dir=data, port=port), start_dispatcher=False)
+    app = create_app(load_settings(data_dir=data, port=port), start_dispatcher=dispatcher)
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                         **uvicorn_options()))
     thread = threading.Thread(target=srv.run, daemon=True)

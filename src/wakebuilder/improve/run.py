@@ -310,15 +310,22 @@ def run_improve(request: ImproveRequest, layout: DataLayout, *,
     improvement = _compare(old, cal_old, cal_new, fe, heads, new_model, false_wakes, confirmed,
                            opts)
     state.check_cancel()
-    if improvement["frr_worse"] and not opts.accept_worse_frr:
-        raise ConflictError(
-            f"The improved model misses more: held-out FRR {improvement['before']['frr']:.1%} "
-            f"-> {improvement['after']['frr']:.1%}, more than the allowed "
-            f"{opts.max_frr_increase:.1%} rise. Nothing was published; the old version is "
-            "unchanged. Label more wake-word clips, or run again with accept_worse_frr=true "
-            "to publish it anyway", {"reason": "frr_worse", "model_id": old.id,
-                                     "improvement": improvement})
+    check_frr(improvement, opts)
     return _publish(state, old, new_model, cal_new, improvement, layout)
+
+
+def check_frr(improvement: dict[str, Any], opts: ImproveOptions) -> None:
+    """Refuse (ConflictError ``frr_worse``) a new version whose held-out FRR rose by more than
+    ``opts.max_frr_increase``, unless the user accepted that (``accept_worse_frr``)."""
+    if not improvement["frr_worse"] or opts.accept_worse_frr:
+        return
+    raise ConflictError(
+        f"The improved model misses more: held-out FRR {improvement['before']['frr']:.1%} -> "
+        f"{improvement['after']['frr']:.1%}, more than the allowed "
+        f"{opts.max_frr_increase:.1%} rise. Nothing was published; the old version is "
+        "unchanged. Label more wake-word clips, or run again with accept_worse_frr=true to "
+        "publish it anyway", {"reason": "frr_worse", "model_id": improvement["improved_from"],
+                              "improvement": improvement})
 
 
 def _figures(cal: Calibration) -> dict[str, Any]:
@@ -330,6 +337,13 @@ def _figures(cal: Calibration) -> dict[str, Any]:
             "false_accepts": None if held is None else held.events,
             "heldout_hours": None if held is None else held.hours,
             "frr": None if rej is None else rej.overall.frr}
+
+
+def frr_rise(before: float | None, after: float | None) -> float:
+    """How much FRR rose (negative: fell); 0 when either is unknown."""
+    if before is None or after is None:
+        return 0.0
+    return after - before
 
 
 def _compare(old: ModelManifest, cal_old: Calibration, cal_new: Calibration,
@@ -348,7 +362,7 @@ def _compare(old: ModelManifest, cal_old: Calibration, cal_new: Calibration,
     fw_new = peaks(new_model, false_wakes, det_new)
     pos_old = peaks(old_model, confirmed, old.detector)
     pos_new = peaks(new_model, confirmed, det_new)
-    rise = (after["frr"] or 0.0) - (before["frr"] or 0.0)
+    rise = frr_rise(before["frr"], after["frr"])
     published = old.metrics.heldout
     return {
         "improved_from": old.id,
