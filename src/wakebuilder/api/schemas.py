@@ -83,6 +83,13 @@ class JobCreated(BaseModel):
     message: str
     queue_position: int | None = None
     recordings: list[dict[str, Any]] = Field(default_factory=list)
+    warning: str | None = Field(None, description="Set when the real negatives are missing or "
+                                "still being prepared: what that does to the model")
+    waiting_for_negatives: bool = Field(False, description="The job waits for the first slice "
+                                        "of real negatives before it trains")
+    negatives: dict[str, Any] | None = Field(None, description="The negative store now: "
+                                             "building, slice_ready, thin, speech_hours, "
+                                             "hours_by_kind")
 
 
 class JobStatusPublic(QualityFigures):
@@ -244,6 +251,18 @@ class CacheInfoPublic(BaseModel):
         "generated:<name>)")
     building: bool = False
     build_job: dict[str, Any] | None = None
+    state: str | None = Field(None, description="The last build's state: building, ready, "
+                              "failed, cancelled or interrupted (null: never built this way)")
+    stage: str | None = None
+    progress: float | None = Field(None, description="Build progress, 0 to 1")
+    eta_seconds: float | None = Field(None, description="Seconds left in the current stage")
+    slice_ready: bool | None = Field(None, description="A useful first slice of real "
+                                     "negatives is committed (training can use it)")
+    thin: bool | None = Field(None, description="Too little natural speech to train well")
+    warning: str | None = None
+    hours_by_kind: dict[str, float] | None = None
+    build_state: dict[str, Any] | None = Field(None, description="The build's state file "
+                                               "(BUILD_STATE.json) as written")
 
 
 class CacheBuildPublic(BaseModel):

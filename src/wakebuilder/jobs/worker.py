@@ -187,6 +187,10 @@ def run_job(spec: WorkerSpec, parent_pid: int | None = None) -> None:
     ctx = JobContext(spec, store, job)
     try:
         try:
+            if job.inputs.get("wait_for_negatives"):
+                from wakebuilder.jobs.negwait import wait_for_negatives
+
+                wait_for_negatives(ctx)
             result = resolve(spec.runner)(ctx) or {}
         finally:
             ctx.flush()  # the last progress held back by the throttle, before the final state

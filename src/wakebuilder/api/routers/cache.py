@@ -42,23 +42,39 @@ def _active_build(jobs: JobStore) -> dict[str, Any] | None:
 
 
 def _info(settings: Settings) -> dict[str, Any]:
-    return dict(_backend().cache_info(_paths(settings)))
+    from wakebuilder.negstore.readiness import readiness
+
+    paths = _paths(settings)
+    info = dict(_backend().cache_info(paths))
+    info["readiness"] = readiness(paths.negative_store_dir)
+    return info
 
 
 @router.get("/info", response_model=CacheInfoPublic)
 async def cache_info(settings: SettingsDep, jobs: JobStoreDep) -> CacheInfoPublic:
-    """Whether the negative cache exists, its size, and any build in progress."""
+    """Whether the negative cache exists, its size, and any build in progress: ``state``,
+    ``stage``, ``progress`` and ``eta_seconds`` of the build (a cache job, or ``wakebuilder
+    cache prepare`` started by ``scripts/serve.sh``), ``hours_by_kind``, ``slice_ready`` (a
+    useful first slice is committed), ``thin`` and a ``warning`` when training now would
+    have too little natural speech."""
     info = await run_in_threadpool(_info, settings)
     build = _active_build(jobs)
     last = jobs.list(kind=CACHE_KIND)
+    ready = info.get("readiness") or {}
+    state = info.get("build_state") or {}
     return CacheInfoPublic(
+        state=state.get("state"), stage=state.get("stage"), progress=state.get("progress"),
+        eta_seconds=state.get("eta_s"), slice_ready=ready.get("slice_ready"),
+        thin=ready.get("thin"), warning=ready.get("warning"),
+        hours_by_kind=ready.get("hours_by_kind"), build_state=state or None,
         available=bool(info.get("available", False)),
         chunk_count=int(info.get("chunk_count", 0)),
         size_mb=float(info.get("size_mb", 0.0)), last_built=info.get("last_built"),
         hours=info.get("hours"), entries=info.get("entries"),
         hours_by_split=info.get("hours_by_split"),
         hours_by_split_kind=info.get("hours_by_split_kind"),
-        heldout_sources=info.get("heldout_sources"), building=build is not None,
+        heldout_sources=info.get("heldout_sources"),
+        building=build is not None or bool(ready.get("building")),
         build_job=build or ({"job_id": last[0].id, "status": last[0].status,
                              "error": last[0].error} if last else None))
 

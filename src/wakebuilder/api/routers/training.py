@@ -93,16 +93,28 @@ async def start_training(
     config: Annotated[TrainConfig, Form()],
     audio_files: Annotated[list[UploadFile], File(description="Voice recordings (1-5)")],
     settings: SettingsDep, jobs: JobStoreDep, dispatcher: DispatcherDep,
+    wait_for_negatives: Annotated[bool | None, Form(
+        description="Queue the job until the negative store has a useful first slice of real "
+        "speech, music and effects. Default: wait when a negative build is running and that "
+        "slice is not there yet; false trains at once on what is there")] = None,
 ) -> JobCreated:
-    """Validate the wake word, options and every recording, then queue a training job."""
+    """Validate the wake word, options and every recording, then queue a training job.
+
+    When the real negatives are missing or still being prepared, the answer carries a
+    ``warning`` with the expected effect, and ``waiting_for_negatives`` says whether the job
+    waits for the first slice (see ``wait_for_negatives``)."""
     word = parse_wake_word(wake_word)
+    negatives = await run_in_threadpool(_negatives_now, settings)
+    wait = (negatives["building"] and not negatives["slice_ready"]
+            if wait_for_negatives is None else wait_for_negatives)
     job_id = jobs.new_id()
     target = confined(settings.uploads_dir, job_id)
     saved, reports = await run_in_threadpool(
         save_recordings, audio_files, target,
         max_file_bytes=int(settings.max_upload_file_mb * 1_000_000))
     inputs = {"recordings": [str(s.path.relative_to(settings.data_dir)) for s in saved],
-              "files": [s.name for s in saved], "reports": reports}
+              "files": [s.name for s in saved], "reports": reports,
+              "wait_for_negatives": bool(wait), "negatives_warning": negatives["warning"]}
     try:
         job = jobs.create(kind=TRAIN_KIND, wake_word=word.text, config=config.model_dump(),
                           inputs=inputs, job_id=job_id)
@@ -111,7 +123,17 @@ async def start_training(
         raise
     dispatcher.wake()
     return JobCreated(job_id=job.id, status=job.status, message="Training job created",
-                      queue_position=jobs.queue_position(job.id), recordings=reports)
+                      queue_position=jobs.queue_position(job.id), recordings=reports,
+                      warning=negatives["warning"], waiting_for_negatives=bool(wait),
+                      negatives={k: negatives[k] for k in (
+                          "building", "slice_ready", "thin", "speech_hours", "hours_by_kind")})
+
+
+def _negatives_now(settings: Any) -> dict[str, Any]:
+    from wakebuilder.layout import DataLayout
+    from wakebuilder.negstore.readiness import readiness
+
+    return readiness(DataLayout(settings.data_dir).negative_store_dir)
 
 
 class RecordingCheckPublic(BaseModel):
