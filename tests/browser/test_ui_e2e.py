@@ -1,6 +1,7 @@
 """The whole web UI in a real browser: record 3 clips with a fake microphone, train with fast
-settings, watch progress to completion, read the results, see a live detection, test a file,
-browse the library, and cancel a second job.
+settings, watch progress to completion, read the results, see a live detection (captured),
+test a file, label the captured clip and improve the model into a new version, browse the
+library, and cancel a second job.
 
 Debian's Chromium plays a WAV of "computer" clips with pauses as the microphone
 (``--use-file-for-fake-audio-capture``). Screenshots of every step go to ``test-artifacts/ui/``.
@@ -160,6 +161,9 @@ def _run(page: Any, expect: Any, server: Server, steps: Steps) -> None:
     expect(page.locator("#file-test-result .verdict")).to_be_visible(timeout=20_000)
     steps.shot("file-test")
 
+    # -- captured clips (capture is on by default): label, improve, a new version -------
+    new_id = _label_and_improve(page, expect, server, steps)
+
     # -- library ----------------------------------------------------------------------------
     page.get_by_role("link", name="Library", exact=True).click()
     card = page.locator("li.model-card[data-model=computer]")
@@ -196,7 +200,33 @@ def _run(page: Any, expect: Any, server: Server, steps: Steps) -> None:
     card.get_by_role("button", name="Delete computer").click()
     dialog.get_by_role("button", name="Delete model").click()
     expect(card).to_have_count(0, timeout=10_000)
-    assert _get(server, "/api/models?type=custom")["total"] == 0
+    left = {m["id"] for m in _get(server, "/api/models?type=custom")["models"]}
+    assert left == {new_id}  # the improved version is a model of its own
+
+
+def _label_and_improve(page: Any, expect: Any, server: Server, steps: Steps) -> str:
+    """Label the live test's captured detection "that was me", improve the model from the
+    Test page, follow the job, and find the new version in the library."""
+    captured = page.locator("#test-captures li.capture[data-kind=detection]").first
+    expect(captured).to_be_visible(timeout=20_000)
+    captured.get_by_role("button", name="That was me").click()
+    expect(page.locator("#test-captures li.capture.labelled.wake_word").first).to_be_visible(
+        timeout=10_000)
+    steps.shot("captured-clips")
+    page.get_by_role("button", name="Improve this model").click()
+    page.wait_for_url("**/#/job/*", timeout=20_000)
+    job_id = page.url.rsplit("/", 1)[-1]
+    expect(page.locator("#job-status")).to_have_text("completed", timeout=TRAIN_TIMEOUT_MS)
+    status = _get(server, f"/api/train/status/{job_id}")
+    assert status["kind"] == "improve" and status["status"] == "completed", status
+    new_id = status["model_id"]
+    assert new_id and new_id != "computer"
+    page.goto(f"{server.url}/#/library/{new_id}")
+    expect(page.locator(f"li.model-card[data-model={new_id}]")).to_be_visible(timeout=10_000)
+    expect(page.locator("li.model-card[data-model=computer]")).to_be_visible()
+    expect(page.locator("#model-details .improved")).to_contain_text("Improved from computer")
+    steps.shot("improved-version")
+    return str(new_id)
 
 
 def _cancel_second_job(page: Any, expect: Any, server: Server, steps: Steps) -> None:
