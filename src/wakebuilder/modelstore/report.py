@@ -71,6 +71,11 @@ def render_report(m: ModelManifest) -> str:
     lines = [
         f"# Wake word model `{m.id}`: \"{m.wake_word}\"", "",
         f"Created {m.created_at}. Threshold **{m.threshold:.4f}**.", "",
+        *([f"> **Thin negatives**: only {float(m.data_stats.get('natural_speech_hours', 0)):.2f}"
+           " h of natural speech among this model's negatives: expect more false wakes on "
+           "real speech and music than the figures below. Retrain once the real negatives "
+           "are ready (`wakebuilder cache info`).", ""]
+          if m.data_stats.get("negatives_thin") else []),
         "## What to expect", "",
         f"- False wakes: {describe_heldout(mt)}",
         f"- Missed wake words: {_pct(r.overall)} of held-out positives at this threshold: "

@@ -17,6 +17,7 @@ from wakebuilder.errors import TrainingError
 from wakebuilder.features.frontend import FeatureFrontend, get_frontend
 from wakebuilder.layout import DataLayout
 from wakebuilder.negstore.source import NegativeSource, open_negatives
+from wakebuilder.negstore.status import USEFUL_SPEECH_HOURS
 from wakebuilder.pipeline.state import JobState
 from wakebuilder.synthesis.generate import SynthClip
 from wakebuilder.training import data as D
@@ -54,10 +55,13 @@ def open_negative_store(state: JobState, layout: DataLayout) -> NegativeSource:
     state.stats["negative_hours_calibration"] = round(neg.calibration_hours, 3)
     state.stats["negative_hours_heldout"] = round(neg.heldout_hours, 3)
     state.stats["natural_speech_hours"] = round(neg.natural_speech_hours, 3)
-    if neg.natural_speech_hours < 0.1:
-        state.notes.append("No natural speech in the negative store: false accepts on real "
-                           "speech will be higher. Run `wakebuilder corpus fetch` and "
-                           "`wakebuilder cache build` to add ~15 h of real speech.")
+    state.stats["negatives_thin"] = bool(neg.natural_speech_hours < USEFUL_SPEECH_HOURS)
+    if state.stats["negatives_thin"]:
+        state.notes.insert(0, f"Thin negatives: {neg.natural_speech_hours:.2f} h of natural "
+                           "speech in the negative store, so false wakes on real speech will "
+                           "be higher. Run `wakebuilder cache prepare` (or `wakebuilder corpus "
+                           "fetch` and `wakebuilder cache build`) to add ~17 h of real speech, "
+                           "then retrain.")
     return neg
 
 

@@ -49,3 +49,15 @@ def test_old_model_without_heldout(tmp_path: Path) -> None:
     text = _report(tmp_path, old)
     assert "trained before the held-out split" in text
     assert "In-sample calibration figure: 0.4" in text
+
+
+def test_thin_negatives_are_said_at_the_top(tmp_path: Path) -> None:
+    base = random_model(tmp_path, "word")
+    thin = base.model_copy(update={"data_stats": {**base.data_stats, "negatives_thin": True,
+                                                  "natural_speech_hours": 0.04}})
+    text = render_report(thin)
+    top = text.split("## What to expect")[0]
+    assert "**Thin negatives**" in top and "0.04 h of natural speech" in top
+    full = base.model_copy(update={"data_stats": {**base.data_stats, "negatives_thin": False,
+                                                  "natural_speech_hours": 12.0}})
+    assert "Thin negatives" not in render_report(full)

@@ -110,6 +110,11 @@ function render(s) {
   $("job-eta").textContent = FINISHED.has(s.status) ? "—" : left === null ? "estimating…" : `about ${duration(left)}`;
   $("job-epoch").textContent = s.current_epoch ? `${s.current_epoch} of ${s.total_epochs || "?"}` : "—";
   $("job-message").textContent = s.message || "";
+  const warnBox = $("job-warning");
+  let warning = null;
+  try { warning = sessionStorage.getItem(`wakebuilder.warning.${s.job_id}`); } catch (_) { /* private mode */ }
+  warnBox.hidden = !warning || FINISHED.has(s.status);
+  warnBox.textContent = warning || "";
   renderTimings(s.phase_seconds || s.timings || {});
   const cancelBtn = $("cancel-btn");
   cancelBtn.hidden = FINISHED.has(s.status);
@@ -208,6 +213,12 @@ async function showResults(status) {
   const figures = model || status;  // fa_per_hour, frr: held-out figures
   const threshold = model ? model.threshold : status.threshold;
   renderMetricCards({ figures, metrics, threshold, target: model && model.target_fa_per_hour });
+  const stats = (model && model.data_stats) || status.data_stats || {};
+  const thin = $("res-thin");
+  thin.hidden = !stats.negatives_thin;
+  thin.textContent = stats.negatives_thin
+    ? `Thin negatives: this model saw only ${Number(stats.natural_speech_hours || 0).toFixed(2)} h of natural speech among its negatives, so it will likely false-wake more often on real speech and music than its figures suggest. Retrain once the real negatives are ready (the Train page says when).`
+    : "";
   const notes = $("res-notes");
   clear(notes);
   for (const n of (model && model.notes) || status.notes || []) notes.append(h("li", {}, n));

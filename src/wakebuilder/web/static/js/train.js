@@ -5,6 +5,7 @@ import { Microphone, ClipRecorder, encodeWav, analyzeClip, resample, dbfs, TARGE
 import { h, clear, num, dateTime } from "./format.js";
 import { validateWakeWord } from "./validate.js";
 import { showError, reasonLabel, toast, waveform, statusBadge } from "./ui.js";
+import * as negatives from "./negatives.js";
 
 const MAX_CLIPS = 5;
 const $ = (id) => document.getElementById(id);
@@ -50,10 +51,12 @@ export async function init() {
 export function show() {
   go(step, { focus: false });
   refreshRecent();
+  negatives.watch();
 }
 
 export function hide() {
   stopMic();
+  negatives.stop();
 }
 
 // ------------------------------------------------------------------------------- steps
@@ -457,12 +460,16 @@ async function submit() {
     if (Array.isArray(v)) v.forEach((item) => form.append(k, item));
     else form.append(k, typeof v === "boolean" ? (v ? "true" : "false") : String(v));
   }
+  const wait = negatives.waitChoice();
+  if (wait !== null) form.append("wait_for_negatives", wait);
   const btn = $("start-btn");
   btn.disabled = true;
   btn.textContent = "Uploading…";
   try {
     const res = await api.post("/api/train/start", { form });
-    toast(res.queue_position ? `Training queued (position ${res.queue_position}).` : "Training started.");
+    if (res.warning) sessionStorage.setItem(`wakebuilder.warning.${res.job_id}`, res.warning);
+    toast(res.waiting_for_negatives ? "Training queued until the first slice of real negatives is ready."
+      : res.queue_position ? `Training queued (position ${res.queue_position}).` : "Training started.");
     stopMic();
     window.location.hash = `#/job/${res.job_id}`;
   } catch (err) {
