@@ -56,6 +56,14 @@ def open_negative_store(state: JobState, layout: DataLayout) -> NegativeSource:
     state.stats["negative_hours_heldout"] = round(neg.heldout_hours, 3)
     state.stats["natural_speech_hours"] = round(neg.natural_speech_hours, 3)
     state.stats["negatives_thin"] = bool(neg.natural_speech_hours < USEFUL_SPEECH_HOURS)
+    by_kind: dict[str, float] = {}
+    by_source: dict[str, float] = {}
+    for e in neg.entries():  # what the store had committed when this job opened it
+        by_kind[e.kind] = by_kind.get(e.kind, 0.0) + e.seconds / 3600
+        by_source[e.source] = by_source.get(e.source, 0.0) + e.seconds / 3600
+    state.stats["negative_hours_by_kind"] = {k: round(h, 3) for k, h in sorted(by_kind.items())}
+    state.stats["negative_hours_by_source"] = {k: round(h, 3)
+                                               for k, h in sorted(by_source.items())}
     if state.stats["negatives_thin"]:
         state.notes.insert(0, f"Thin negatives: {neg.natural_speech_hours:.2f} h of natural "
                            "speech in the negative store, so false wakes on real speech will "
