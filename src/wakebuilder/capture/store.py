@@ -1,8 +1,9 @@
 """Captured clips on disk: ``<root>/<model_id>/<clip_id>.wav`` (16 kHz mono PCM16) and
 ``<clip_id>.json`` (:class:`CaptureRecord`), bounded in count and bytes per model.
 
-When a new clip would pass a bound, the oldest unlabelled clips are dropped first; labelled
-clips (the user's work) are never dropped to make room: when only labelled clips are left the
+When a new clip would pass a bound, unlabelled clips are dropped (near misses first, then
+detections and misses, oldest first); labelled clips (the user's work) are never dropped to
+make room: when only labelled clips are left the
 new clip is not stored. Writes of one model's folder are serialised by a ``flock`` on its
 ``.lock`` file, so the API server and a Wyoming server can capture at the same time.
 """
@@ -205,7 +206,10 @@ class CaptureStore:
     def _make_room(self, model_id: str, size: int) -> bool:
         recs = sorted(self.list(model_id), key=lambda r: (r.created_at, r.id))
         count, total = len(recs), sum(r.bytes for r in recs)
-        for rec in [r for r in recs if r.label is None]:
+        # near misses go before detections and misses, oldest first
+        unlabelled = sorted((r for r in recs if r.label is None),
+                            key=lambda r: (r.kind != "near_miss", r.created_at, r.id))
+        for rec in unlabelled:
             if count + 1 <= self.limits.max_clips and total + size <= self.limits.max_bytes:
                 break
             self._remove(model_id, rec.id)

@@ -417,7 +417,7 @@ def _publish(state: JobState, old: ModelManifest, model: AveragedHeads, cal: Cal
     metrics = cal.metrics.model_copy(update={"train_seconds": round(state.elapsed(), 1)})
     store = ModelStore(layout.models_dir, layout.default_models_dir)
     ww = parse_wake_word(old.wake_word)
-    notes = [*state.notes, f"Improved from {old.id} with labelled captured clips: "
+    notes = [*dict.fromkeys(state.notes), f"Improved from {old.id} with labelled captured clips: "
              f"{improvement['false_wakes']} false wake(s), {improvement['wake_word_clips']} "
              "wake-word clip(s)."]
     with store.staging(ww.slug) as (model_id, tmp):

@@ -118,3 +118,14 @@ def test_recorder_keeps_detections_near_misses_and_missed(tmp_path: Path) -> Non
     assert len(store.list("m")) == 3
     rec.set_enabled(False)
     assert rec.missed() is None
+
+
+def test_near_misses_are_dropped_before_detections(tmp_path: Path) -> None:
+    store = CaptureStore(tmp_path, CaptureLimits(max_clips=2))
+    det = _add(store)
+    store.add(_clip(), model_id="m", kind="near_miss", score=0.3, threshold=0.5, time_ms=0,
+              peak_offset_ms=0)
+    _add(store)
+    kinds = sorted(r.kind for r in store.list("m"))
+    assert kinds == ["detection", "detection"]
+    assert det.id in {r.id for r in store.list("m")}  # type: ignore[attr-defined]
