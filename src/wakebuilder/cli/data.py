@@ -97,7 +97,10 @@ def cache_build(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
 @cache_app.command("prepare")
 def cache_prepare(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
                   fetch: bool = typer.Option(True, "--fetch/--no-fetch",
-                                             help="Also fetch the corpus from Debian")) -> None:
+                                             help="Also fetch the corpus from Debian"),
+                  source: list[str] = typer.Option(None, "--source",
+                                                   help="Only these corpus sources "
+                                                   "(repeatable; default all)")) -> None:
     """First run, progressively: the generated corpus, a quick diverse slice of real speech,
     music and effects (usable by training within minutes), then the rest in the background of
     this command. `cache info` shows where it stands."""
@@ -117,7 +120,10 @@ def cache_prepare(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
         except WakeBuilderError as exc:
             console.print(f"[yellow]warning[/yellow] corpus not fetched: {exc.message}")
             fetch = False
-    report = prepare_negatives(layout, layout.corpus_dir, fetch=fetch, progress=on_progress)
+    if source:
+        get_sources(list(source))  # unknown ids: KeyError naming the known ones
+    report = prepare_negatives(layout, layout.corpus_dir, fetch=fetch, progress=on_progress,
+                               source_ids=list(source) if source else None)
     for sid, reason in report.get("missing_sources", {}).items():
         console.print(f"[red]missing[/red] {sid}: {reason} (rerun to retry)")
     typer.echo(json.dumps(report, indent=2, default=str))

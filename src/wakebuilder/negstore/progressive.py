@@ -170,8 +170,10 @@ def prepare_negatives(paths: NegativePaths, corpus_dir: Path, *, fetch: bool = T
                 failures = _fetch_in_background(paths, corpus_dir, ids, store, cancel, note)
             status.update(missing_sources=dict(failures))
         status.stage("embedding the full store", 0.6)
+        # build_negative_cache reports 0.2 at once when the generated corpus is skipped
         full = build_negative_cache(paths, generated=False, should_cancel=cancel,
-                                    progress=lambda f, m: note(0.6 + 0.4 * f, m, f))
+                                    progress=lambda f, m: note(0.6 + 0.4 * f, m,
+                                                               max(0.0, (f - 0.2) / 0.8)))
         summary["full"] = full
         summary["missing_sources"] = failures
         summary["elapsed_s"] = round(time.monotonic() - t0, 1)
