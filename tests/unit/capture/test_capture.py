@@ -129,3 +129,14 @@ def test_near_misses_are_dropped_before_detections(tmp_path: Path) -> None:
     kinds = sorted(r.kind for r in store.list("m"))
     assert kinds == ["detection", "detection"]
     assert det.id in {r.id for r in store.list("m")}  # type: ignore[attr-defined]
+
+
+def test_protocol_parses_capture_switch_and_missed() -> None:
+    from wakebuilder.api.realtime import protocol
+
+    cfg = protocol.parse_text('{"type": "config", "capture": true}', max_bytes=1000)
+    assert isinstance(cfg, protocol.ConfigUpdate) and cfg.capture is True and not cfg.ignored
+    assert isinstance(protocol.parse_text('{"type": "missed"}', max_bytes=1000),
+                      protocol.Missed)
+    with pytest.raises(InvalidInputError):
+        protocol.parse_text('{"type": "config", "capture": "yes"}', max_bytes=1000)
