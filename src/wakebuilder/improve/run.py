@@ -38,6 +38,7 @@ from wakebuilder.modelstore.store import ModelStore
 from wakebuilder.pipeline.calibrate import Calibration, calibrate
 from wakebuilder.pipeline.dataset import Dataset, open_negative_store
 from wakebuilder.pipeline.publish import versions
+from wakebuilder.pipeline.recordings import load_recordings
 from wakebuilder.pipeline.request import TrainRequest
 from wakebuilder.pipeline.speech import synthesize
 from wakebuilder.pipeline.state import JobState
@@ -178,6 +179,11 @@ def _load(paths: list[Path]) -> list[Samples]:
     return [decode_audio(p, p.name, CLIP_LIMITS) for p in paths]
 
 
+def _level(clip: Samples, peak: float) -> Samples:
+    top = float(np.max(np.abs(clip), initial=0.0))
+    return (clip * np.float32(peak / top)).astype(np.float32) if top > 1e-4 else clip
+
+
 def _fired(peaks: list[float], threshold: float) -> int:
     return int(sum(p >= threshold for p in peaks))
 
@@ -195,9 +201,10 @@ def run_improve(request: ImproveRequest, layout: DataLayout, *,
                                 "'that was me' first", {"model_id": old.id})
     cfg = TrainConfig.model_validate(old.training_config or {})
     plan = old.recipe or DataPlan()
-    cfg = cfg.model_copy(update={
-        "seed": opts.seed, "use_hard_negatives": False,
-        "target_positive_samples": max(50, int(cfg.target_positive_samples * opts.positive_share))})
+    # The whole TTS set is synthesised (cheap), so FRR is measured on as many held-out clips as
+    # training had; only a share of it becomes training streams (features are the cost).
+    cfg = cfg.model_copy(update={"seed": opts.seed, "use_hard_negatives": False})
+    n_pos = max(50, int(cfg.target_positive_samples * opts.positive_share))
     state = _ImproveState(TrainRequest(old.wake_word, request.recordings, cfg, plan,
                                        request.job_id), progress=progress,
                           should_cancel=should_cancel, threads=threads)
@@ -207,11 +214,15 @@ def run_improve(request: ImproveRequest, layout: DataLayout, *,
     state.report("Checking recordings", 0.0, "reading the labelled clips")
     fe = get_frontend(threads)
     false_wakes, confirmed = _load(request.negatives), _load(request.positives)
-    recordings = _load(request.recordings)
+    recordings = load_recordings(state) if request.recordings else []
     fw_peaks = [replay_peak(fe, heads, c, det_old) for c in false_wakes]
     pos_peaks = [replay_peak(fe, heads, c, det_old) for c in confirmed]
-    fw_crops = [crop_at_peak(c, f) for c, (_, f) in zip(false_wakes, fw_peaks, strict=True)]
-    pos_crops = [crop_at_peak(c, f) for c, (_, f) in zip(confirmed, pos_peaks, strict=True)]
+    # cut where the old model peaked, at the level recordings are normalised to (the
+    # augmentation draws gains around it); the exact windows below keep the clips as heard
+    fw_crops = [_level(crop_at_peak(c, f), plan.recording_peak)
+                for c, (_, f) in zip(false_wakes, fw_peaks, strict=True)]
+    pos_crops = [_level(crop_at_peak(c, f), plan.recording_peak)
+                 for c, (_, f) in zip(confirmed, pos_peaks, strict=True)]
     state.stats.update(improve_false_wakes=len(false_wakes), improve_positives=len(confirmed),
                        improve_recordings=len(recordings))
     state.check_cancel()
@@ -233,10 +244,9 @@ def run_improve(request: ImproveRequest, layout: DataLayout, *,
                                     extra={"real": neg.background_audio(rng)})
     aug = D.Augmenters.default(bank)
     user = recordings + pos_crops
-    n_user = int(cfg.target_positive_samples * plan.user_positive_share) if recordings else 0
-    n_user += opts.positive_streams * len(pos_crops)
-    n_tts = cfg.target_positive_samples - (int(cfg.target_positive_samples
-                                               * plan.user_positive_share) if recordings else 0)
+    n_rec = int(n_pos * plan.user_positive_share) if recordings else 0
+    n_user = n_rec + opts.positive_streams * len(pos_crops)
+    n_tts = n_pos - n_rec
 
     def windows(clips: list[Samples], n: int) -> np.ndarray:
         return D.windows_from_clips(fe, clips, n, rng, aug, should_cancel=state.should_cancel)
@@ -247,7 +257,7 @@ def run_improve(request: ImproveRequest, layout: DataLayout, *,
     x_fw_aug = windows(fw_crops, opts.false_wake_streams * len(fw_crops))
     exact = [exact_windows(fe, c, det_old) for c in false_wakes]
     x_fw_exact = np.concatenate(exact) if exact else np.zeros((0, 16, 96), np.float32)
-    xv_tts = windows(pos_held, plan.validation_positives(cfg))
+    xv_tts = windows(pos_held, max(plan.min_validation_positives, n_pos // 8))
     xv_neg = neg.sample_windows(int(plan.validation_negative_factor * len(xv_tts)), rng,
                                 split="validation")
     positives = np.concatenate([x_user, x_tts]).astype(np.float32)
