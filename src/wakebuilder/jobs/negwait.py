@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from wakebuilder.errors import CancelledError
 from wakebuilder.layout import DataLayout
 from wakebuilder.negstore.readiness import readiness
+from wakebuilder.negstore.status import is_building, read_status
 
 if TYPE_CHECKING:
     from wakebuilder.jobs.worker import JobContext
@@ -16,6 +17,8 @@ WAIT_PHASE = "Waiting for negatives"
 POLL_S = 2.0
 MAX_WAIT_S = 45 * 60.0
 """After this long the job trains on what is there (and says so)."""
+STATS_EVERY_S = 15.0
+"""How often a waiting job counts the natural speech already committed."""
 REPEAT_S = 30.0
 """An unchanged waiting message is written again only this often (the job log stays short)."""
 
@@ -28,14 +31,19 @@ def wait_for_negatives(ctx: JobContext, *, poll_s: float = POLL_S,
     root = DataLayout(ctx.data_dir).negative_store_dir
     t0 = time.monotonic()
     last, last_at = "", 0.0
+    stats_at = -STATS_EVERY_S
     while True:
-        info = readiness(root)
-        if not info["building"] or info["slice_ready"]:
+        status = read_status(root)
+        if not is_building(status) or (status or {}).get("slice_ready"):
             break
+        if time.monotonic() - stats_at >= STATS_EVERY_S:  # reading the index costs ~0.3 s
+            stats_at = time.monotonic()
+            if readiness(root)["slice_ready"]:  # enough natural speech already committed
+                break
         waited = time.monotonic() - t0
         if waited >= max_wait_s:
             break
-        status = info["status"] or {}
+        status = status or {}
         eta = status.get("eta_s")
         message = (f"queued until the first slice of real negatives is ready (build: "
                    f"{status.get('stage', '?')}, "

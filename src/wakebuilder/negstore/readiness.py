@@ -18,12 +18,15 @@ def _minutes(seconds: float | None) -> str:
     return f"about {max(1, round(seconds / 60))} min"
 
 
-def readiness(root: Path) -> dict[str, Any]:
+def readiness(root: Path, by_kind: dict[str, Any] | None = None) -> dict[str, Any]:
     """``building``, ``slice_ready``, ``useful`` (training now uses a useful slice),
     ``thin`` (too little natural speech), ``speech_hours``, ``hours_by_kind``, ``status``
-    (the build's state file) and a ``warning`` sentence when training now is a bad idea."""
+    (the build's state file) and a ``warning`` sentence when training now is a bad idea.
+
+    ``by_kind`` (the store's ``stats()["by_kind"]``) saves reading the index again."""
     status = read_status(root)
-    by_kind = NegativeStore(root).stats()["by_kind"]
+    if by_kind is None:
+        by_kind = NegativeStore(root).stats()["by_kind"]
     hours = {k: round(float(v["hours"]), 3) for k, v in sorted(by_kind.items())}
     speech = hours.get("speech", 0.0)
     building = is_building(status)

@@ -46,7 +46,7 @@ def _info(settings: Settings) -> dict[str, Any]:
 
     paths = _paths(settings)
     info = dict(_backend().cache_info(paths))
-    info["readiness"] = readiness(paths.negative_store_dir)
+    info["readiness"] = readiness(paths.negative_store_dir, by_kind=info.get("by_kind"))
     return info
 
 
