@@ -55,6 +55,12 @@ def test_model_directory_is_complete(trained) -> None:  # type: ignore[no-untype
                                              + metrics.rejects.user_heldout.count
                                              + metrics.rejects.user_augmented.count)
     assert metrics.rejects.user_heldout.count == 1  # 3 recordings: one stays untouched
+    # ... while the model that measures it is trained; the shipped one then learns it too
+    assert metrics.rejects.user_heldout_is_fold
+    assert 0.05 <= meta["data_stats"]["fold_threshold"] < 1.0
+    assert meta["data_stats"]["final_user_positive_windows"] > 0
+    final = [h for h in meta["history"] if h["stage"] == "final"]
+    assert len(final) == result.manifest.recipe.final_epochs
     assert meta["recipe"] == result.manifest.recipe.model_dump(mode="json")
     assert meta["det_curve"] and meta["history"]
     assert meta["data_stats"]["recordings"] == 3
@@ -63,6 +69,8 @@ def test_model_directory_is_complete(trained) -> None:  # type: ignore[no-untype
     progress = [e.progress for e in events]
     assert progress == sorted(progress) and progress[-1] == 100
     assert {e.phase for e in events} >= {"Synthesizing speech", "Training classifier",
+                                         "Measuring the untouched recording",
+                                         "Training on all recordings",
                                          "Calibrating threshold", "Exporting model"}
 
 

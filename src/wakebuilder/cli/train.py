@@ -156,7 +156,8 @@ def summary_lines(result: TrainResult, seconds: float) -> list[str]:
     else:
         what = ["TTS voices held out of training"] if r.tts_heldout.frr is not None else []
         if r.user_heldout.frr is not None:
-            what.append("your untouched recording")
+            what.append("your untouched recording, measured before the model trained on it"
+                        if r.user_heldout_is_fold else "your untouched recording")
         count = f" of {r.overall.count} held-out clips" if r.overall.count else ""
         lines.append(f"  Misses       {100 * r.overall.frr:.1f} %{count}"
                      + (f" ({', '.join(what)})" if what else ""))

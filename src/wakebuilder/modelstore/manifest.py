@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from wakebuilder.detection.config import DetectorConfig
 from wakebuilder.modelstore.metrics import ModelMetrics
@@ -46,6 +46,7 @@ class ModelManifest(BaseModel):
         default=None, description="The data plan the model was trained with (None for models "
         "written before it was recorded); with training_config it reproduces the model")
     data_stats: dict[str, Any] = Field(default_factory=dict)
+
     history: list[dict[str, Any]] = Field(default_factory=list)
     trainable_params: int = 0
     versions: dict[str, str] = Field(default_factory=dict)
@@ -58,3 +59,9 @@ class ModelManifest(BaseModel):
         "scale of threshold, metrics and the API) or 'calibrated'")
     job_id: str | None = None
     notes: list[str] = Field(default_factory=list)
+
+    @field_validator("recipe", mode="before")
+    @classmethod
+    def _recorded_recipe(cls, value: object) -> object:
+        # A recipe recorded before some of today's fields existed keeps their old values.
+        return DataPlan.from_record(value) if isinstance(value, dict) else value

@@ -114,6 +114,10 @@ class RejectFigures(_Frozen):
     user_augmented_is_heldout: bool = Field(
         default=False, description="True when the augmented copies come from the untouched "
                                    "recording; False: from training recordings (fewer than 3)")
+    user_heldout_is_fold: bool = Field(
+        default=False, description="True when the untouched-recording figures were measured "
+        "on the model trained without it, at that model's own threshold, before the shipped "
+        "model continued training on every recording")
 
 
 class ParityDiffs(_Frozen):

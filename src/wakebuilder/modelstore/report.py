@@ -83,6 +83,11 @@ def render_report(m: ModelManifest) -> str:
         f"{_pct(r.user_heldout)}; augmented copies of "
         f"{'the untouched recording' if r.user_augmented_is_heldout else 'your recordings'} "
         f"{_pct(r.user_augmented)}.",
+        *([f"- How the recording figures were obtained: one recording was kept out, the model "
+           f"trained without it was measured on it (at that model's own threshold, "
+           f"{float(m.data_stats.get('fold_threshold', 0)):.4f}), and then training continued "
+           f"with every recording, so the shipped model has learnt from all of them."]
+          if r.user_heldout_is_fold else []),
     ]
     if mt.calibration is not None:
         c = mt.calibration

@@ -1,6 +1,7 @@
 """Step 6: the threshold, and what the model is measured to do at it.
 
-The threshold is chosen on the calibration split (so the FA/h counted there is in-sample);
+The threshold is chosen on the calibration split (so the FA/h counted there is in-sample), with
+a margin for audio unlike it (:func:`~wakebuilder.detection.evaluate.choose_threshold_with_margin`);
 the false-accept rate users are told is counted on the held-out split (whole sources no
 other step saw), per kind of audio; false rejects on held-out positives."""
 
@@ -14,7 +15,7 @@ import numpy as np
 from wakebuilder.detection.config import DetectorConfig
 from wakebuilder.detection.detector import frame_scores
 from wakebuilder.detection.evaluate import (
-    choose_threshold,
+    choose_threshold_with_margin,
     count_events,
     det_curve,
     hours_of,
@@ -82,25 +83,79 @@ def heldout_false_accepts(state: JobState, trained: TrainedModel, neg: NegativeS
                                sources=list(neg.heldout_sources))
 
 
-def calibrate(state: JobState, trained: TrainedModel, neg: NegativeSource,
-              dataset: Dataset) -> Calibration:
-    """Choose the threshold on the calibration split; measure held-out FA/h and FRR at it."""
+def _threshold(state: JobState, trained: TrainedModel, neg: NegativeSource, *,
+               notes: bool) -> tuple[DetectorConfig, list[np.ndarray], float]:
+    """(detector at the chosen threshold, scored calibration streams, their hours)."""
     cfg, plan = state.cfg, state.plan
     det = DetectorConfig(threshold=0.5, smoothing_frames=cfg.smoothing_frames,
                          refractory_ms=cfg.refractory_ms)
-    state.report(PHASE, 0.0, "scoring the calibration audio")
     streams = _scored(state, trained, neg.split_streams("calibration"), det)
     cal_hours = hours_of(streams)
-    state.report(PHASE, 0.4, f"{cal_hours:.2f} h of calibration audio")
     if cal_hours > 0:
-        threshold = choose_threshold(streams, cfg.target_fa_per_hour, det)
+        threshold = choose_threshold_with_margin(
+            streams, cfg.target_fa_per_hour, det, unseen_factor=plan.threshold_unseen_factor,
+            logit_margin=plan.threshold_logit_margin)
     else:
         threshold = 0.5
-        state.notes.append("No calibration audio: threshold left at 0.5 (uncalibrated).")
-    if 0 < cal_hours < 1.0:
+        if notes:
+            state.notes.append("No calibration audio: threshold left at 0.5 (uncalibrated).")
+    if notes and 0 < cal_hours < 1.0:
         state.notes.append(f"Only {cal_hours:.2f} h of calibration audio: the threshold is "
                            "chosen coarsely.")
-    det = det.model_copy(update={"threshold": threshold})
+    return det.model_copy(update={"threshold": threshold}), streams, cal_hours
+
+
+def _user_peaks(state: JobState, trained: TrainedModel, dataset: Dataset, det: DetectorConfig,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Peak scores of the untouched recording(s) as recorded, and of augmented copies (of
+    the untouched recording, or of the training recordings when there is none)."""
+    plan = state.plan
+
+    def score(windows: np.ndarray) -> np.ndarray:
+        return predict(trained.model, windows)
+
+    fe, aug = dataset.frontend, dataset.augmenters
+    peaks_user = D.peak_scores(fe, score, dataset.heldout_user, rng, aug, det=det)
+    aug_src = dataset.heldout_user or dataset.train_user
+    copies = max(1, plan.eval_augmented_user_clips // max(len(aug_src), 1))
+    peaks_aug = D.peak_scores(fe, score, aug_src * copies, rng, aug, det=det, clean=False)
+    return peaks_user, peaks_aug
+
+
+@dataclass
+class FoldFigures:
+    """The untouched recording measured on the model trained without it, at that model's
+    own threshold (chosen by the same rule)."""
+
+    threshold: float
+    user: Rejects
+    user_augmented: Rejects
+
+
+def measure_fold(state: JobState, trained: TrainedModel, neg: NegativeSource,
+                 dataset: Dataset) -> FoldFigures:
+    """FRR on the untouched recording, before the final pass trains on it."""
+    phase = "Measuring the untouched recording"
+    state.report(phase, 0.0, "choosing the threshold of the model trained without it")
+    det, _, _ = _threshold(state, trained, neg, notes=False)
+    state.report(phase, 0.6, "scoring the untouched recording")
+    rng = np.random.default_rng(state.cfg.seed + state.plan.eval_seed_offset + 1)
+    peaks_user, peaks_aug = _user_peaks(state, trained, dataset, det, rng)
+    return FoldFigures(det.threshold, _rejects(peaks_user, det.threshold),
+                       _rejects(peaks_aug, det.threshold))
+
+
+def calibrate(state: JobState, trained: TrainedModel, neg: NegativeSource,
+              dataset: Dataset, fold: FoldFigures | None = None) -> Calibration:
+    """Choose the threshold on the calibration split; measure held-out FA/h and FRR at it.
+
+    With ``fold`` (the shipped model also trained on the untouched recording), the figures of
+    that recording are the fold's, measured before it was trained on."""
+    cfg, plan = state.cfg, state.plan
+    state.report(PHASE, 0.0, "scoring the calibration audio")
+    det, streams, cal_hours = _threshold(state, trained, neg, notes=True)
+    threshold = det.threshold
+    state.report(PHASE, 0.4, f"{cal_hours:.2f} h of calibration audio")
     calibration = FalseAccepts.measure(_events(streams, threshold, det), cal_hours,
                                        in_sample=True) if cal_hours > 0 else None
 
@@ -113,24 +168,28 @@ def calibrate(state: JobState, trained: TrainedModel, neg: NegativeSource,
 
     state.report(PHASE, 0.8, "measuring false rejects on held-out voices and recordings")
     eval_rng = np.random.default_rng(cfg.seed + plan.eval_seed_offset)
-    fe, aug = dataset.frontend, dataset.augmenters
 
     def score(windows: np.ndarray) -> np.ndarray:
         return predict(trained.model, windows)
 
-    peaks_tts = D.peak_scores(fe, score, dataset.heldout_tts[:plan.eval_tts_clips], eval_rng,
-                              aug, det=det)
-    peaks_user = D.peak_scores(fe, score, dataset.heldout_user, eval_rng, aug, det=det)
-    aug_src = dataset.heldout_user or dataset.train_user
-    copies = max(1, plan.eval_augmented_user_clips // max(len(aug_src), 1))
-    peaks_user_aug = D.peak_scores(fe, score, aug_src * copies, eval_rng, aug, det=det,
-                                   clean=False)
-    all_peaks = np.concatenate([peaks_tts, peaks_user, peaks_user_aug])
-    rejects = RejectFigures(overall=_rejects(all_peaks, threshold),
-                            tts_heldout=_rejects(peaks_tts, threshold),
-                            user_heldout=_rejects(peaks_user, threshold),
-                            user_augmented=_rejects(peaks_user_aug, threshold),
-                            user_augmented_is_heldout=bool(dataset.heldout_user))
+    peaks_tts = D.peak_scores(dataset.frontend, score,
+                              dataset.heldout_tts[:plan.eval_tts_clips], eval_rng,
+                              dataset.augmenters, det=det)
+    tts = _rejects(peaks_tts, threshold)
+    if fold is None:
+        peaks_user, peaks_aug = _user_peaks(state, trained, dataset, det, eval_rng)
+        user, user_aug = _rejects(peaks_user, threshold), _rejects(peaks_aug, threshold)
+        all_peaks = np.concatenate([peaks_tts, peaks_user, peaks_aug])
+        overall = _rejects(all_peaks, threshold)
+    else:
+        user, user_aug, all_peaks = fold.user, fold.user_augmented, peaks_tts
+        parts = (tts, user, user_aug)
+        overall = Rejects.measure(sum(r.rejected or 0 for r in parts),
+                                  sum(r.count or 0 for r in parts))
+    rejects = RejectFigures(overall=overall, tts_heldout=tts, user_heldout=user,
+                            user_augmented=user_aug,
+                            user_augmented_is_heldout=bool(dataset.heldout_user),
+                            user_heldout_is_fold=fold is not None)
     curve = det_curve(streams, all_peaks, det) if cal_hours and all_peaks.size else []
     v = trained.validation
     metrics = ModelMetrics(accuracy=round(v["accuracy"], 4), precision=round(v["precision"], 4),

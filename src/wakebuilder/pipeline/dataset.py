@@ -137,6 +137,7 @@ def build_dataset(state: JobState, neg: NegativeSource, train_user: list[Samples
         negative_samples=int(len(x_hard) + cfg.num_epochs * cfg.steps_per_epoch
                              * cfg.batch_size * cfg.negative_ratio / (1 + cfg.negative_ratio)),
         hard_negative_samples=int(len(x_hard)), user_positive_windows=int(len(x_user)),
+        user_positive_streams=int(n_user),
         tts_positive_windows=int(len(x_tts)), train_size=int(len(positives) + len(x_hard)),
         val_size=int(len(val_x)), validation_positive_windows=int(len(xv_tts) + len(xv_user)),
         validation_negative_windows=int(len(xv_hard) + len(xv_neg)),

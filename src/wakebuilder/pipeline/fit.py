@@ -1,10 +1,17 @@
-"""Step 5: training the heads (ensemble, mining on the training split, fine-tuning)."""
+"""Step 5: training the heads (ensemble, mining on the training split, fine-tuning), and the
+final pass that adds the untouched recording once it has been measured."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
+
 from wakebuilder.negstore.source import NegativeSource
+from wakebuilder.pipeline.dataset import Dataset
 from wakebuilder.pipeline.state import JobState
-from wakebuilder.training.ensemble import TrainedModel, train_ensemble
+from wakebuilder.training import data as D
+from wakebuilder.training.ensemble import TrainedModel, continue_training, train_ensemble
 from wakebuilder.training.loop import EpochResult, TrainingData
 
 PHASE = "Training classifier"
@@ -37,3 +44,35 @@ def fit(state: JobState, data: TrainingData, neg: NegativeSource) -> TrainedMode
         state.stats["mined_negatives"] = trained.mined_negatives
     state.check_cancel()
     return trained
+
+
+def fit_all_recordings(state: JobState, trained: TrainedModel, dataset: Dataset) -> TrainedModel:
+    """Continue the measured model with the untouched recording added to its positives
+    (augmented like the others), so the shipped model has learnt from every recording."""
+    cfg, plan = state.cfg, state.plan
+    phase = "Training on all recordings"
+    state.report(phase, 0.0, "adding your untouched recording to the training data")
+    per_recording = int(state.stats.get("user_positive_streams", 0)) / max(
+        len(dataset.train_user), 1)
+    n = max(1, int(round(per_recording * plan.final_user_stream_share)))
+    extra = D.windows_from_clips(dataset.frontend, dataset.heldout_user, n, state.rng,
+                                 dataset.augmenters, should_cancel=state.should_cancel)
+    hard = trained.hard_negatives
+    data = replace(dataset.training,
+                   positives=np.concatenate([dataset.training.positives, extra]),
+                   positive_weights=np.concatenate([dataset.training.positive_weights,
+                                                    np.full(len(extra), cfg.user_weight,
+                                                            np.float32)]),
+                   hard_negatives=dataset.training.hard_negatives if hard is None else hard)
+    state.stats["final_user_positive_windows"] = int(len(extra))
+
+    def on_epoch(i: int, stage: str, epoch: int, r: EpochResult) -> None:
+        state.history.append({"head": i, **r.to_dict(), "epoch": epoch, "stage": stage})
+        state.report(phase, (i * plan.final_epochs + r.epoch)
+                     / (cfg.ensemble * plan.final_epochs),
+                     f"head {i + 1}/{cfg.ensemble} final epoch {r.epoch}/{plan.final_epochs}")
+
+    final = continue_training(trained, data, cfg, plan, on_epoch=on_epoch,
+                              should_cancel=state.should_cancel)
+    state.check_cancel()
+    return final

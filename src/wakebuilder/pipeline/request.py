@@ -58,7 +58,7 @@ def load_train_options(text: str) -> tuple[dict[str, Any], DataPlan | None]:
         return raw, None
     options = raw["training_config"]
     try:
-        recipe = DataPlan.model_validate(raw.get("recipe") or {})
+        recipe = DataPlan.from_record(raw.get("recipe") or {})
     except ValidationError as exc:
         raise InvalidInputError(f"invalid recipe in --config: {exc}", {"config": text[:200]}
                                 ) from exc

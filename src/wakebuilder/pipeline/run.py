@@ -1,15 +1,15 @@
 """A whole training job as named steps: recordings, negative store, speech, dataset, fit,
-calibrate, publish. Progress is reported per phase; cancellation is checked between and
-inside steps."""
+(with an untouched recording: measure it, then train on every recording), calibrate,
+publish. Progress is reported per phase; cancellation is checked between and inside steps."""
 
 from __future__ import annotations
 
 import torch
 
 from wakebuilder.layout import DataLayout
-from wakebuilder.pipeline.calibrate import calibrate
+from wakebuilder.pipeline.calibrate import calibrate, measure_fold
 from wakebuilder.pipeline.dataset import build_dataset, open_negative_store
-from wakebuilder.pipeline.fit import fit
+from wakebuilder.pipeline.fit import fit, fit_all_recordings
 from wakebuilder.pipeline.publish import publish
 from wakebuilder.pipeline.recordings import load_recordings, split_recordings
 from wakebuilder.pipeline.request import TrainRequest, TrainResult
@@ -43,5 +43,10 @@ def run_training(request: TrainRequest, layout: DataLayout, *,
     state.check_cancel()
     dataset = build_dataset(state, neg, train_user, heldout_user, tts_pos, tts_hard)
     trained = fit(state, dataset.training, neg)
-    cal = calibrate(state, trained, neg, dataset)
+    fold = None
+    if dataset.heldout_user and state.plan.train_on_all_recordings:
+        fold = measure_fold(state, trained, neg, dataset)
+        state.stats["fold_threshold"] = round(fold.threshold, 6)
+        trained = fit_all_recordings(state, trained, dataset)
+    cal = calibrate(state, trained, neg, dataset, fold)
     return publish(state, ww, trained, cal, layout)

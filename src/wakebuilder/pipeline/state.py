@@ -22,8 +22,10 @@ PHASES = {
     "Preparing negative data": (2, 8),
     "Synthesizing speech": (8, 25),
     "Extracting features": (25, 55),
-    "Training classifier": (55, 88),
-    "Calibrating threshold": (88, 96),
+    "Training classifier": (55, 84),
+    "Measuring the untouched recording": (84, 86),
+    "Training on all recordings": (86, 89),
+    "Calibrating threshold": (89, 96),
     "Exporting model": (96, 100),
 }
 """Share of the job's progress bar per phase (start, end)."""

@@ -129,11 +129,16 @@ class TrainConfig(BaseModel):
 class DataPlan(BaseModel):
     """The recipe of a job's data and schedule: every share, count, stride and epoch budget
     the pipeline uses besides the :class:`TrainConfig` options. Recorded in the manifest as
-    ``recipe``; the defaults are the values every model so far was trained with. The same
-    config, recipe, recordings and seed give the same weights bit for bit, with the default
-    engines too: every synthesised clip depends only on the seed and its place in the plan."""
+    ``recipe``; the defaults are today's recipe (version :data:`RECIPE_VERSION`); a recipe
+    recorded before a field existed reads as that field's earlier value
+    (:meth:`from_record`). The same config, recipe, recordings and seed give the same weights
+    bit for bit, with the default engines too: every synthesised clip depends only on the
+    seed and its place in the plan."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recipe_version: int = Field(default=2, ge=1, le=1000,
+                                description="The recipe generation the defaults come from")
 
     # Speech synthesis
     tts_positive_share: float = Field(
@@ -188,10 +193,37 @@ class DataPlan(BaseModel):
         default=4, ge=1, le=100,
         description="Fine-tune epochs = max(finetune_min_epochs, num_epochs // this)")
     finetune_min_epochs: int = Field(default=2, ge=1, le=1000)
+    checkpoint_average: int = Field(
+        default=1, ge=1, le=50,
+        description="Each head keeps the mean weights of this many epochs with the lowest "
+                    "validation loss (1: the single best epoch)")
     finetune_lr_factor: float = Field(default=0.5, gt=0.0, le=10.0)
     finetune_min_hard_ratio: float = Field(
         default=0.3, ge=0.0, le=2.0,
         description="hard_negative_ratio while fine-tuning is at least this")
+    # The shipped model trains on every recording
+    train_on_all_recordings: bool = Field(
+        default=True,
+        description="With an untouched recording (3+ recordings): measure the model trained "
+                    "without it (its FRR on that recording is the honest figure), then continue "
+                    "training on all recordings for final_epochs and ship that model")
+    final_epochs: int = Field(default=8, ge=1, le=1000,
+                              description="Epochs of the final pass on all recordings")
+    final_user_stream_share: float = Field(
+        default=0.5, ge=0.0, le=10.0,
+        description="Augmented streams of the untouched recording added for the final pass, "
+                    "as a share of the streams of each training recording")
+    # Threshold
+    threshold_unseen_factor: float = Field(
+        default=4.0, ge=1.0, le=100.0,
+        description="The threshold lets through at most target_fa_per_hour / this on the "
+                    "calibration audio: audio of other kinds (other speakers, rooms, words) "
+                    "false-accepts several times more often than the audio that chose it")
+    threshold_logit_margin: float = Field(
+        default=0.15, ge=0.0, le=5.0,
+        description="Then the threshold is raised by this much in logit units above the "
+                    "loudest calibration event it lets through or stops (a margin for the few "
+                    "events that decide it)")
     # Evaluation at the chosen threshold
     eval_seed_offset: int = Field(default=7, ge=0, le=2**31 - 1,
                                   description="Evaluation draws use seed + this")
@@ -199,6 +231,15 @@ class DataPlan(BaseModel):
                                 description="Held-out TTS clips whose FRR is measured")
     eval_augmented_user_clips: int = Field(
         default=30, ge=0, le=100_000, description="Augmented copies of the user recording(s)")
+
+    @classmethod
+    def from_record(cls, raw: object) -> DataPlan:
+        """A recipe as recorded in a manifest or a config file: fields it predates take the
+        values models were trained with before (recipe version 1), so an old manifest still
+        reproduces its model."""
+        if isinstance(raw, dict) and raw and "recipe_version" not in raw:
+            raw = {**RECIPE_V1, **raw}
+        return cls.model_validate(raw or {})
 
     def finetune_epochs(self, cfg: TrainConfig) -> int:
         """Epochs of the fine-tune pass after mining (0 when mining is off)."""
@@ -210,6 +251,13 @@ class DataPlan(BaseModel):
         """Validation TTS positive streams."""
         return max(self.min_validation_positives,
                    cfg.target_positive_samples // self.validation_positive_divisor)
+
+RECIPE_VERSION = 2
+RECIPE_V1: dict[str, object] = {"recipe_version": 1, "checkpoint_average": 1,
+                                "train_on_all_recordings": False,
+                                "threshold_unseen_factor": 1.0, "threshold_logit_margin": 0.0}
+"""The values of fields added since the first recorded recipe, as version 1 trained."""
+
 
 def fast_config(**overrides: object) -> TrainConfig:
     """A small configuration for tests and demos (about a minute on 2 cores)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from wakebuilder.training.config import DataPlan, TrainConfig
-from wakebuilder.training.head import AveragedHeads, HeadConfig
+from wakebuilder.training.head import AveragedHeads, HeadConfig, WakeHead
 from wakebuilder.training.loop import (
     EpochResult,
     TrainingData,
@@ -33,6 +33,9 @@ class TrainedModel:
     mined_negatives: int
     validation: dict[str, float]
     """accuracy, precision, recall, f1_score of the final model on the validation windows."""
+    hard_negatives: np.ndarray | None = None
+    """The hard negatives the last stage trained on (given ones plus mined), for
+    :func:`continue_training`."""
 
 
 def head_config_of(cfg: TrainConfig) -> HeadConfig:
@@ -66,8 +69,10 @@ def train_ensemble(data: TrainingData, cfg: TrainConfig, plan: DataPlan, *,
         stage = "fine-tune" if offset else "train"
         return lambda r: on_epoch(i, stage, offset + r.epoch, r)
 
+    avg = plan.checkpoint_average
     heads = [train_head(data, cfg, head_cfg, seed=cfg.seed * 1000 + i, on_epoch=hook(i, 0),
-                        should_cancel=should_cancel)[0] for i in range(cfg.ensemble)]
+                        should_cancel=should_cancel, average_top=avg)[0]
+             for i in range(cfg.ensemble)]
     mined = 0
     if ft_epochs:
         if on_mining is not None:
@@ -81,9 +86,37 @@ def train_ensemble(data: TrainingData, cfg: TrainConfig, plan: DataPlan, *,
         ft_cfg = finetune_config(cfg, plan)
         heads = [train_head(tuned, ft_cfg, head_cfg, seed=cfg.seed * 1000 + 500 + i,
                             on_epoch=hook(i, cfg.num_epochs), should_cancel=should_cancel,
-                            init=h)[0] for i, h in enumerate(heads)]
+                            init=h, average_top=avg)[0] for i, h in enumerate(heads)]
+        data = tuned
+    return _finish(heads, head_cfg, mined, data)
+
+
+def _finish(heads: list[WakeHead], head_cfg: HeadConfig, mined: int, data: TrainingData,
+            validation: dict[str, float] | None = None) -> TrainedModel:
     model = AveragedHeads(heads)
     model.eval()
-    acc, prec, rec, f1 = classification_metrics(predict(model, data.val_x), data.val_y)
-    return TrainedModel(model, head_cfg, mined, {"accuracy": acc, "precision": prec,
-                                                 "recall": rec, "f1_score": f1})
+    if validation is None:
+        acc, prec, rec, f1 = classification_metrics(predict(model, data.val_x), data.val_y)
+        validation = {"accuracy": acc, "precision": prec, "recall": rec, "f1_score": f1}
+    return TrainedModel(model, head_cfg, mined, validation, data.hard_negatives)
+
+
+def continue_training(trained: TrainedModel, data: TrainingData, cfg: TrainConfig,
+                      plan: DataPlan, *, on_epoch: EpochHook | None = None,
+                      should_cancel: Callable[[], bool] | None = None) -> TrainedModel:
+    """Continue every head on ``data`` (typically the same data plus material that was held
+    out so far) for ``plan.final_epochs`` at the fine-tune learning rate, without early
+    stopping (the validation windows may now overlap the training data), keeping the mean of
+    the weights of all those epochs. Seeds ``seed * 1000 + 900 + i``. The validation figures
+    stay those of ``trained``: the new data may include validation material."""
+    epochs = plan.final_epochs
+    final_cfg = finetune_config(cfg, plan).model_copy(update={"num_epochs": epochs,
+                                                              "early_stopping": 0})
+    offset = cfg.num_epochs + plan.finetune_epochs(cfg)
+    heads = [train_head(data, final_cfg, trained.head_config, seed=cfg.seed * 1000 + 900 + i,
+                        init=h, average_top=epochs, should_cancel=should_cancel,
+                        on_epoch=None if on_epoch is None else
+                        (lambda r, i=i: on_epoch(i, "final", offset + r.epoch, r)))[0]
+             for i, h in enumerate(trained.model.heads)]
+    return _finish(heads, trained.head_config, trained.mined_negatives, data,
+                   validation=trained.validation)

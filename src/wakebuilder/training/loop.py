@@ -116,9 +116,12 @@ def predict(model: torch.nn.Module, x: Array, batch: int = 4096) -> Array:
 def train_head(data: TrainingData, cfg: TrainConfig, head_cfg: HeadConfig, *, seed: int,
                on_epoch: Callable[[EpochResult], None] | None = None,
                should_cancel: Callable[[], bool] | None = None,
-               init: WakeHead | None = None) -> tuple[WakeHead, list[EpochResult]]:
+               init: WakeHead | None = None,
+               average_top: int = 1) -> tuple[WakeHead, list[EpochResult]]:
     """Train one head (from ``init`` when given, else from scratch); returns the best (lowest
-    validation loss) weights and the history."""
+    validation loss) weights, or with ``average_top`` > 1 the mean of the weights of the
+    ``average_top`` epochs with the lowest validation loss (checkpoint averaging: a head less
+    sensitive to where in its schedule early stopping caught it), and the history."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = copy.deepcopy(init) if init is not None else WakeHead(head_cfg)
@@ -129,6 +132,7 @@ def train_head(data: TrainingData, cfg: TrainConfig, head_cfg: HeadConfig, *, se
     val_x = torch.from_numpy(data.val_x)
     val_y = torch.from_numpy(data.val_y)
     best_loss, best_state, bad_epochs = float("inf"), copy.deepcopy(model.state_dict()), 0
+    top: list[tuple[float, int, dict[str, torch.Tensor]]] = []  # (val loss, epoch, weights)
     history: list[EpochResult] = []
     beta = torch.distributions.Beta(cfg.mixup_alpha, cfg.mixup_alpha) if cfg.mixup_alpha else None
     for epoch in range(1, cfg.num_epochs + 1):
@@ -165,12 +169,21 @@ def train_head(data: TrainingData, cfg: TrainConfig, head_cfg: HeadConfig, *, se
         history.append(result)
         if on_epoch is not None:
             on_epoch(result)
+        if average_top > 1:
+            top.append((val_loss, epoch, copy.deepcopy(model.state_dict())))
+            top = sorted(top, key=lambda t: (t[0], t[1]))[:average_top]
         if val_loss < best_loss - 1e-5:
             best_loss, best_state, bad_epochs = val_loss, copy.deepcopy(model.state_dict()), 0
         else:
             bad_epochs += 1
             if cfg.early_stopping and bad_epochs >= cfg.early_stopping:
                 break
-    model.load_state_dict(best_state)
+    model.load_state_dict(average_states([t[2] for t in top]) if len(top) > 1 else best_state)
     model.eval()
     return model, history
+
+
+def average_states(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The element-wise mean of several state dicts of one architecture."""
+    return {k: torch.stack([s[k].float() for s in states]).mean(0).to(states[0][k].dtype)
+            for k in states[0]}

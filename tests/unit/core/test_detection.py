@@ -12,6 +12,7 @@ from wakebuilder.detection.config import DetectorConfig
 from wakebuilder.detection.detector import StreamingDetector, detect_in_scores, score_stream
 from wakebuilder.detection.evaluate import (
     choose_threshold,
+    choose_threshold_with_margin,
     count_events,
     fa_per_hour,
     smoothed_scores,
@@ -52,6 +53,24 @@ def test_choose_threshold_meets_target() -> None:
     t = choose_threshold(streams, 0.5, cfg)
     assert fa_per_hour(streams, t, cfg) <= 0.5
     assert fa_per_hour(streams, t - 0.02, cfg) > 0.5 or t <= 0.06
+
+
+def test_threshold_with_margin_is_stricter_by_the_stated_amounts() -> None:
+    rng = np.random.default_rng(1)
+    cfg = DetectorConfig(refractory_ms=2000)
+    streams = [smoothed_scores(rng.beta(0.5, 4, 45_000), cfg) for _ in range(4)]  # 4 h
+    plain = choose_threshold(streams, 0.5, cfg)
+    # factor 4 on 4 h: a budget of floor(0.5 / 4 * 4) = 0 events, i.e. above every score
+    base = choose_threshold_with_margin(streams, 0.5, cfg, unseen_factor=4.0, logit_margin=0.0)
+    assert base > plain
+    assert fa_per_hour(streams, base, cfg) == 0.0
+    assert base <= max(float(np.max(s[np.isfinite(s)])) for s in streams) + 1e-3
+    raised = choose_threshold_with_margin(streams, 0.5, cfg, unseen_factor=4.0,
+                                          logit_margin=0.15)
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    assert logit(raised) - logit(base) == pytest.approx(0.15, abs=1e-6)
+    same = choose_threshold_with_margin(streams, 0.5, cfg, unseen_factor=1.0, logit_margin=0.0)
+    assert same == plain
 
 
 @pytest.fixture(scope="module")

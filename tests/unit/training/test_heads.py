@@ -3,7 +3,9 @@ to files whose scores match torch."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +15,13 @@ import torch
 from wakebuilder.detection.model import WakeModel
 from wakebuilder.modelstore.export import check_parity, export_onnx
 from wakebuilder.training.config import DataPlan, fast_config
-from wakebuilder.training.ensemble import finetune_config, head_config_of, train_ensemble
-from wakebuilder.training.loop import TrainingData
+from wakebuilder.training.ensemble import (
+    continue_training,
+    finetune_config,
+    head_config_of,
+    train_ensemble,
+)
+from wakebuilder.training.loop import TrainingData, average_states
 
 KINDS = [dict(model_type="mlp"), dict(model_type="tcn"), dict(model_type="attention"),
          dict(model_type="ast", use_se_block=True), dict(model_type="ast", use_tcn=True,
@@ -75,3 +82,35 @@ def test_finetune_config_follows_the_recipe() -> None:
     ft = finetune_config(cfg, plan)
     assert (ft.num_epochs, ft.learning_rate, ft.hard_negative_ratio) == (4, 0.0005, 0.4)
     assert DataPlan().finetune_epochs(cfg.model_copy(update={"mined_negatives": 0})) == 0
+
+
+def test_continue_training_adds_data_keeps_fold_validation_and_averages() -> None:
+    cfg = fast_config(num_epochs=1, steps_per_epoch=20, batch_size=16, ensemble=2,
+                      mined_negatives=10)
+    rng = np.random.default_rng(3)
+    data = _data(rng)
+    streams = [rng.normal(0, 1, (60, 96)).astype(np.float32)]
+    plan = DataPlan(final_epochs=3, checkpoint_average=2)
+    trained = train_ensemble(data, cfg, plan, mining_streams=lambda: streams)
+    assert trained.hard_negatives is not None
+    assert len(trained.hard_negatives) == len(data.hard_negatives) + trained.mined_negatives
+    before = [copy.deepcopy(h.state_dict()) for h in trained.model.heads]
+    more = np.concatenate([data.positives, rng.normal(0.5, 1, (8, 16, 96)).astype(np.float32)])
+    bigger = replace(data, positives=more, positive_weights=np.ones(len(more), np.float32),
+                     hard_negatives=trained.hard_negatives)
+    epochs: list[tuple[int, str, int]] = []
+    final = continue_training(trained, bigger, cfg, plan,
+                              on_epoch=lambda i, stage, e, r: epochs.append((i, stage, e)))
+    offset = cfg.num_epochs + plan.finetune_epochs(cfg)
+    assert epochs == [(i, "final", offset + e) for i in range(2) for e in range(1, 4)]
+    assert final.validation == trained.validation  # the fold's honest figures
+    after = [h.state_dict() for h in final.model.heads]
+    assert any(not torch.equal(before[0][k], after[0][k]) for k in after[0])
+
+
+def test_average_states_is_the_elementwise_mean() -> None:
+    a = {"w": torch.tensor([1.0, 2.0]), "b": torch.tensor([0.0])}
+    b = {"w": torch.tensor([3.0, 6.0]), "b": torch.tensor([1.0])}
+    mean = average_states([a, b])
+    assert torch.equal(mean["w"], torch.tensor([2.0, 4.0]))
+    assert torch.equal(mean["b"], torch.tensor([0.5]))

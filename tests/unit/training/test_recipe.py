@@ -12,7 +12,13 @@ from tests.helpers import random_model
 from wakebuilder.errors import InvalidInputError
 from wakebuilder.modelstore.manifest import ModelManifest
 from wakebuilder.pipeline.request import load_train_options
-from wakebuilder.training.config import DataPlan, TrainConfig, fast_config
+from wakebuilder.training.config import (
+    RECIPE_V1,
+    RECIPE_VERSION,
+    DataPlan,
+    TrainConfig,
+    fast_config,
+)
 
 
 def test_recipe_is_frozen_and_closed() -> None:
@@ -59,3 +65,22 @@ def test_plain_options_and_errors(tmp_path: Path) -> None:
         load_train_options("[1, 2]")
     with pytest.raises(InvalidInputError):
         load_train_options(json.dumps({"training_config": {}, "recipe": {"nope": 1}}))
+
+
+def test_a_recipe_recorded_before_a_field_keeps_its_old_value(tmp_path: Path) -> None:
+    old = DataPlan().model_dump(mode="json")
+    for added in RECIPE_V1:  # a version-1 manifest has none of the fields added since
+        old.pop(added)
+    plan = DataPlan.from_record(old)
+    assert plan.recipe_version == 1
+    assert plan.checkpoint_average == 1 and plan.threshold_unseen_factor == 1.0
+    assert plan.threshold_logit_margin == 0.0
+    assert DataPlan().recipe_version == RECIPE_VERSION  # new jobs use today's recipe
+    assert DataPlan.from_record({}) == DataPlan()  # no recipe given: today's defaults
+    random_model(tmp_path, "word")
+    raw = json.loads((tmp_path / "word.json").read_text())
+    raw["recipe"] = old
+    (tmp_path / "word.json").write_text(json.dumps(raw))
+    loaded = ModelManifest.model_validate_json((tmp_path / "word.json").read_text())
+    assert loaded.recipe == plan
+    assert load_train_options(str(tmp_path / "word.json"))[1] == plan

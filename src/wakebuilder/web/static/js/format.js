@@ -91,7 +91,9 @@ export function heldoutPositivesWords(metrics) {
   if (!r) return null;
   const what = [];
   if (r.tts_heldout && r.tts_heldout.frr !== null && r.tts_heldout.frr !== undefined) what.push("TTS voices held out of training");
-  if (r.user_heldout && r.user_heldout.frr !== null && r.user_heldout.frr !== undefined) what.push("your untouched recording");
+  if (r.user_heldout && r.user_heldout.frr !== null && r.user_heldout.frr !== undefined) {
+    what.push(r.user_heldout_is_fold ? "your untouched recording (measured before the final model trained on it too)" : "your untouched recording");
+  }
   const count = r.overall && r.overall.count ? `${r.overall.count} held-out clips` : "held-out clips";
   return what.length ? `${count}: ${listWords(what)}` : count;
 }
