@@ -162,32 +162,47 @@ def _run_batched(paths: Sequence[Path], should_stop: Callable[[], bool]
                  ) -> Iterator[tuple[int, FileResult]]:
     """The real front end with one embedding call per group of files (much faster on the many
     short clips of a speech corpus than one call per file). Results equal :func:`embed_file`.
-    The embedding call of a group runs on two threads (see :class:`FeatureFrontend`)."""
+
+    The embedding of a group runs on two threads (see :class:`FeatureFrontend`) while this
+    thread decodes the next group and computes its mel windows, so both cores stay busy."""
     frontend = get_frontend(2)
-    nxt = 0
-    while nxt < len(paths):
-        if should_stop():
-            return
-        group: list[tuple[int, FileResult, list[tuple[float, int]]]] = []
-        windows: list[np.ndarray] = []
-        n_windows = 0
-        while (nxt < len(paths) and len(group) < BATCH_FILES
-               and (not group or n_windows < GROUP_WINDOWS)):
-            if should_stop():  # nothing of this group was yielded: dropping it is clean
-                return
-            result, mels, pieces = _mel_of_file(frontend, paths[nxt])
-            windows.extend(mels)
-            n_windows += sum(n for _, n in pieces)
-            group.append((nxt, result, pieces))
-            nxt += 1
-        emb = frontend.embed(np.concatenate(windows)) if windows else np.zeros((0, EMBEDDING_DIM))
-        del windows
+    Group = list[tuple[int, FileResult, list[tuple[float, int]]]]
+
+    def results(group: Group, emb: np.ndarray) -> Iterator[tuple[int, FileResult]]:
         at = 0
         for i, result, pieces in group:
             for secs, n in pieces:
                 result.segments.append((secs, emb[at:at + n].astype(np.float16)))
                 at += n
             yield i, result
+
+    def embed(windows: list[np.ndarray]) -> np.ndarray:
+        return frontend.embed(np.concatenate(windows)) if windows else \
+            np.zeros((0, EMBEDDING_DIM), np.float32)
+
+    nxt = 0
+    with cf.ThreadPoolExecutor(1, thread_name_prefix="wakebuilder-group") as runner:
+        pending: tuple[Group, cf.Future[np.ndarray]] | None = None
+        while nxt < len(paths) or pending is not None:
+            if should_stop():  # nothing of an unfinished group was yielded: dropping is clean
+                return
+            group: Group = []
+            windows: list[np.ndarray] = []
+            n_windows = 0
+            while (nxt < len(paths) and len(group) < BATCH_FILES
+                   and (not group or n_windows < GROUP_WINDOWS)):
+                if should_stop():
+                    return
+                result, mels, pieces = _mel_of_file(frontend, paths[nxt])
+                windows.extend(mels)
+                n_windows += sum(n for _, n in pieces)
+                group.append((nxt, result, pieces))
+                nxt += 1
+            submitted = (group, runner.submit(embed, windows)) if group else None
+            del windows
+            if pending is not None:
+                yield from results(pending[0], pending[1].result())
+            pending = submitted
 
 
 def _init_worker(embedder: Embedder | None) -> None:
