@@ -43,7 +43,13 @@ from wakebuilder.corpus import apt
 from wakebuilder.corpus.reserved import BENCHMARK_PACKAGES
 from wakebuilder.detection.config import DetectorConfig
 from wakebuilder.detection.detector import frame_scores
-from wakebuilder.detection.evaluate import choose_threshold, fa_per_hour, frr, smoothed_scores
+from wakebuilder.detection.evaluate import (
+    choose_threshold,
+    count_events,
+    fa_per_hour,
+    frr,
+    smoothed_scores,
+)
 from wakebuilder.detection.model import WakeModel
 from wakebuilder.features.frontend import get_frontend
 from wakebuilder.modelstore.manifest import ModelManifest
@@ -221,6 +227,11 @@ def evaluate_word(word: str, folder: Path, enrol: list[Path], heldout: list[Path
         "self_fa_per_hour": self_fa,
         "self_fa_per_hour_by_kind": {k: round(fa_per_hour(v, manifest.threshold, det), 3)
                                      for k, v in by_kind.items()},
+        "self_fa_events_by_source": {
+            name: sum(count_events(smoothed_scores(stream_scores(model, e), det),
+                                   manifest.threshold, det.refractory_ms) for e in streams)
+            for name, streams in [*neg_streams.items(), ("music/openclonk", music_streams)]
+            if name != folder.name},
         "self_frr_clean": round(frr(clean, manifest.threshold), 4),
         "self_frr_noisy": round(frr(noisy, manifest.threshold), 4),
         "target_fa_per_hour": manifest.target_fa_per_hour,
