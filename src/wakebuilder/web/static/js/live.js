@@ -73,6 +73,8 @@ export async function show(modelId) {
   if (!current || current.id !== wanted) {
     if (ws) stop("Switched model.");
     await loadModel(wanted);
+  } else if (refreshCaptures) {
+    refreshCaptures();
   }
   $("live-start").disabled = Boolean(ws);
 }
