@@ -7,8 +7,11 @@ is there at its start):
 2. fetch the quick first-wave corpus sources (:mod:`wakebuilder.corpus.order`), then embed a
    slice of every source present: up to :data:`SLICE_SECONDS_PER_SOURCE` of files spread
    over each source. The state file then says ``slice_ready``;
-3. fetch the other sources in a separate process while the files of every source already
-   complete are embedded; then the full build (prune, mixtures) as ``cache build`` does.
+3. the other sources, fetched while the files of every source already complete are
+   embedded; then the full build (prune, mixtures) as ``cache build`` does.
+
+Without a custom ``fetcher``, one spawned process fetches the first wave and then the rest
+from the start, so downloads overlap the generated corpus and the embedding.
 
 Progress, ETA and the hours by kind of the slice go to ``BUILD_STATE.json``
 (:mod:`.status`).
@@ -21,6 +24,7 @@ import multiprocessing
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +69,21 @@ def pick_slice(files: Sequence[tuple[str, Path]],
     by_source: dict[str, list[Path]] = defaultdict(list)
     for source, path in files:
         by_source[source].append(path)
-    out: list[tuple[str, Path]] = []
+    per_source: list[list[tuple[str, Path]]] = []
     for source, paths in sorted(by_source.items()):
         paths = sorted(paths)
+        picked: list[tuple[str, Path]] = []
         total = 0.0
         for i in _spread(len(paths)):
             if total >= cap:
                 break
-            out.append((source, paths[i]))
+            picked.append((source, paths[i]))
             total += _duration(paths[i])
+        per_source.append(picked)
+    # Round-robin over sources, so what is committed first already holds every kind.
+    out: list[tuple[str, Path]] = []
+    for k in range(max((len(p) for p in per_source), default=0)):
+        out.extend(p[k] for p in per_source if k < len(p))
     return out
 
 
@@ -95,10 +105,29 @@ def _default_fetch(corpus_dir: Path, ids: list[str]) -> dict[str, str]:
     return dict(fetch_corpus(corpus_dir, sources=ids).failures)
 
 
-def _fetch_process(corpus_dir: str, ids: list[str]) -> None:
+def _fetch_process(corpus_dir: str, waves: list[list[str]], marker: str) -> None:
+    """Fetch each wave in turn; after wave k, write its failures to ``marker.format(k)``."""
+    import json
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
-    _default_fetch(Path(corpus_dir), ids)
+    for k, ids in enumerate(waves):
+        failures = _default_fetch(Path(corpus_dir), ids)
+        tmp = Path(marker.format(k) + ".tmp")
+        tmp.write_text(json.dumps(failures), encoding="utf-8")
+        tmp.replace(marker.format(k))
+
+
+def _wave_failures(marker: Path) -> dict[str, str] | None:
+    """The failures a fetch wave recorded, or None while it runs."""
+    import json
+
+    try:
+        return dict(json.loads(marker.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
 
 
 def _read_failures(corpus_dir: Path) -> dict[str, str]:
@@ -137,17 +166,31 @@ def prepare_negatives(paths: NegativePaths, corpus_dir: Path, *, fetch: bool = T
         if progress is not None:
             progress(overall, message)
 
+    ids = fetch_order(list(source_ids) if source_ids is not None else list(SOURCES))
+    fetching = fetch and bool(ids)
+    first = first_wave(ids) if fetching else []
+    marker = str(root / ".fetch-wave-{}.json")
+    proc = None
     try:
+        if fetching and fetcher is None:
+            # One fetch process, first wave then the rest, running while this process works.
+            for k in (0, 1):
+                Path(marker.format(k)).unlink(missing_ok=True)
+            proc = multiprocessing.get_context("spawn").Process(
+                target=_fetch_process, args=(str(corpus_dir), [first, ids], marker),
+                name="wakebuilder-corpus-fetch")
+            proc.start()
         status.stage("generated corpus", 0.0)
         add_generated(store, paths, should_cancel=cancel,
                       progress=lambda f, m: note(0.05 * f, m, f))
-        ids = fetch_order(list(source_ids) if source_ids is not None else list(SOURCES))
         failures: dict[str, str] = {}
-        if fetch and ids:
-            first = first_wave(ids)
+        if fetching:
             status.stage("fetching the first slice", 0.05,
                          f"downloading {len(first)} quick sources")
-            failures.update((fetcher or _default_fetch)(corpus_dir, first))
+            if fetcher is not None:
+                failures.update(fetcher(corpus_dir, first))
+            else:
+                failures.update(_wait_wave(proc, Path(marker.format(0)), cancel))
             status.update(missing_sources=dict(failures))
         status.stage("embedding the first slice", 0.2)
         sliced = pick_slice(_files(paths.negative_dir))
@@ -161,13 +204,18 @@ def prepare_negatives(paths: NegativePaths, corpus_dir: Path, *, fetch: bool = T
                             "hours_by_kind": slice_hours,
                             "after_s": round(time.monotonic() - t0, 1)}
         log.info("first slice ready after %.0f s: %s", time.monotonic() - t0, slice_hours)
-        if fetch and ids:
+        if fetching:
             status.stage("fetching and embedding the rest", 0.3,
                          f"downloading {len(ids)} sources (complete ones are skipped)")
             if fetcher is not None:
                 failures = dict(fetcher(corpus_dir, ids))
             else:
-                failures = _fetch_in_background(paths, corpus_dir, ids, store, cancel, note)
+                _embed_while_fetching(proc, paths, corpus_dir, ids, store, cancel, note)
+                rest = _wave_failures(Path(marker.format(1)))
+                failures = rest if rest is not None else {
+                    **_read_failures(corpus_dir),
+                    "fetch": f"the fetch process exited ({proc.exitcode if proc else None}) "
+                             "before it finished"}
             status.update(missing_sources=dict(failures))
         status.stage("embedding the full store", 0.6)
         # build_negative_cache reports 0.2 at once when the generated corpus is skipped
@@ -189,34 +237,44 @@ def prepare_negatives(paths: NegativePaths, corpus_dir: Path, *, fetch: bool = T
     except BaseException as exc:
         status.finish(FAILED, f"build failed: {type(exc).__name__}: {exc}")
         raise
-
-
-def _fetch_in_background(paths: NegativePaths, corpus_dir: Path, ids: list[str],
-                         store: NegativeStore, cancel: Callable[[], bool],
-                         note: Callable[[float, str, float | None], None]) -> dict[str, str]:
-    """Fetch ``ids`` in a spawned process; meanwhile embed every source that completes."""
-    ctx = multiprocessing.get_context("spawn")
-    proc = ctx.Process(target=_fetch_process, args=(str(corpus_dir), ids),
-                       name="wakebuilder-corpus-fetch")
-    proc.start()
-    try:
-        while proc.is_alive():
-            if cancel():
-                raise CancelledError("negative store build cancelled")
-            done = {s.name for s in corpus_dir.iterdir() if s.is_dir()} \
-                if corpus_dir.is_dir() else set()
-            frac = len(done & set(ids)) / max(len(ids), 1)
-            report = store.build_from_files(_files(paths.negative_dir), root=paths.negative_dir,
-                                            should_cancel=cancel)
-            note(0.3 + 0.3 * frac, f"{len(done & set(ids))}/{len(ids)} sources fetched, "
-                 f"{report.added} files embedded meanwhile", frac)
-            if report.added == 0:
-                proc.join(POLL_S)
     finally:
-        if proc.is_alive():
-            proc.terminate()
-        proc.join()
-    return _read_failures(corpus_dir)
+        if proc is not None:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+
+
+def _wait_wave(proc: BaseProcess | None, marker: Path, cancel: Callable[[], bool]
+               ) -> dict[str, str]:
+    """Wait until the fetch process finished a wave (or died); its failures."""
+    while True:
+        done = _wave_failures(marker)
+        if done is not None:
+            return done
+        if proc is None or not proc.is_alive():
+            return {"fetch": f"the fetch process exited ({proc.exitcode if proc else None}) "
+                    "before the first wave was complete"}
+        if cancel():
+            raise CancelledError("negative store build cancelled")
+        proc.join(1.0)
+
+
+def _embed_while_fetching(proc: BaseProcess | None, paths: NegativePaths, corpus_dir: Path,
+                          ids: list[str], store: NegativeStore, cancel: Callable[[], bool],
+                          note: Callable[[float, str, float | None], None]) -> None:
+    """While the fetch process runs, embed every source that completes."""
+    while proc is not None and proc.is_alive():
+        if cancel():
+            raise CancelledError("negative store build cancelled")
+        done = {s.name for s in corpus_dir.iterdir() if s.is_dir()} \
+            if corpus_dir.is_dir() else set()
+        frac = len(done & set(ids)) / max(len(ids), 1)
+        report = store.build_from_files(_files(paths.negative_dir), root=paths.negative_dir,
+                                        should_cancel=cancel)
+        note(0.3 + 0.3 * frac, f"{len(done & set(ids))}/{len(ids)} sources fetched, "
+             f"{report.added} files embedded meanwhile", frac)
+        if report.added == 0:
+            proc.join(POLL_S)
 
 
 def build_with_status(paths: NegativePaths, *, progress: Callable[[float, str], None] | None
