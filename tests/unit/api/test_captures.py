@@ -116,3 +116,12 @@ def test_bad_ids_labels_and_uploads_get_the_error_format(client: TestClient) -> 
     assert job.status_code == 200, job.text
     status = client.get(f"/api/train/status/{job.json()['job_id']}").json()
     assert status["kind"] == "improve" and status["config"]["max_frr_increase"] == 0.02
+
+
+def test_deleting_a_model_deletes_its_captures(client: TestClient) -> None:
+    model_id, _ = stub_jobs.publish(client.app.state.settings.data_dir, "computer")  # type: ignore[attr-defined]
+    _stream(client, model_id, 3.5, "1")
+    assert client.get(f"/api/models/{model_id}/captures").json()["total"] > 0
+    assert client.delete(f"/api/models/{model_id}").status_code == 200
+    stub_jobs.publish(client.app.state.settings.data_dir, "computer")  # type: ignore[attr-defined]
+    assert client.get(f"/api/models/{model_id}/captures").json()["total"] == 0

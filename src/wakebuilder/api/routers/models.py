@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from wakebuilder.api.deps import ModelStoreDep
@@ -78,7 +78,10 @@ def download_model(model_id: str, models: ModelStoreDep) -> Response:
 
 
 @router.delete("/{model_id}", response_model=MessagePublic)
-def delete_model(model_id: str, models: ModelStoreDep) -> MessagePublic:
-    """Delete a custom model (default models are read-only: 409)."""
+def delete_model(model_id: str, models: ModelStoreDep, request: Request) -> MessagePublic:
+    """Delete a custom model (default models are read-only: 409) and its captured clips."""
     models.delete(model_id)
+    captures = getattr(request.app.state, "captures", None)
+    if captures is not None:  # a later model with this id must not inherit them
+        captures.delete_all(model_id)
     return MessagePublic(message="Model deleted successfully")
