@@ -15,7 +15,8 @@ class ImproveOptions(BaseModel):
     max_frr_increase: float = Field(
         default=0.01, ge=0.0, le=1.0,
         description="Largest rise of held-out FRR (overall, as a fraction: 0.01 = 1 point) "
-                    "the new version may have; more refuses to publish it")
+                    "the new version may have, never less than one held-out clip; more "
+                    "refuses to publish it")
     accept_worse_frr: bool = Field(
         default=False, description="Publish the new version even if its FRR rose by more "
         "than max_frr_increase (the user chose it)")

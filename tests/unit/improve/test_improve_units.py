@@ -10,7 +10,13 @@ import pytest
 from wakebuilder.audio.format import FRAME_SAMPLES, SAMPLE_RATE
 from wakebuilder.errors import ConflictError
 from wakebuilder.improve.options import ImproveOptions, snapshot_clips
-from wakebuilder.improve.run import CROP_BEFORE_S, check_frr, crop_at_peak, frr_rise
+from wakebuilder.improve.run import (
+    CROP_BEFORE_S,
+    allowed_rise,
+    check_frr,
+    crop_at_peak,
+    frr_rise,
+)
 
 
 def _improvement(before: float, after: float, margin: float) -> dict[str, object]:
@@ -29,6 +35,8 @@ def test_worse_frr_is_refused_unless_accepted() -> None:
     assert "5.0%" in err.value.message and "8.0%" in err.value.message
     check_frr(_improvement(0.05, 0.08, 0.01), ImproveOptions(accept_worse_frr=True))
     assert frr_rise(None, 0.3) == 0.0
+    assert allowed_rise(0.01, 50) == 0.02  # one clip of 50
+    assert allowed_rise(0.01, 1000) == 0.01 and allowed_rise(0.01, None) == 0.01
 
 
 def test_crop_ends_at_the_peak_frame() -> None:
