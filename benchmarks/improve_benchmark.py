@@ -190,6 +190,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--improve", default="{}", help="improve options (JSON)")
     args = ap.parse_args()
+    args.out, args.data_dir = args.out.resolve(), args.data_dir.resolve()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     t0 = time.perf_counter()
     folder = WORDS[args.word]
