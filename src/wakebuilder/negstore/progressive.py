@@ -189,8 +189,12 @@ def prepare_negatives(paths: NegativePaths, corpus_dir: Path, *, fetch: bool = T
                          f"downloading {len(first)} quick sources")
             if fetcher is not None:
                 failures.update(fetcher(corpus_dir, first))
-            else:
-                failures.update(_wait_wave(proc, Path(marker.format(0)), cancel))
+            else:  # embed each source's slice as soon as the source is complete
+                failures.update(_wait_wave(
+                    proc, Path(marker.format(0)), cancel,
+                    lambda: store.build_from_files(pick_slice(_files(paths.negative_dir)),
+                                                   root=paths.negative_dir,
+                                                   should_cancel=cancel).added))
             status.update(missing_sources=dict(failures))
         status.stage("embedding the first slice", 0.2)
         sliced = pick_slice(_files(paths.negative_dir))
@@ -244,9 +248,10 @@ def prepare_negatives(paths: NegativePaths, corpus_dir: Path, *, fetch: bool = T
             proc.join()
 
 
-def _wait_wave(proc: BaseProcess | None, marker: Path, cancel: Callable[[], bool]
-               ) -> dict[str, str]:
-    """Wait until the fetch process finished a wave (or died); its failures."""
+def _wait_wave(proc: BaseProcess | None, marker: Path, cancel: Callable[[], bool],
+               meanwhile: Callable[[], int]) -> dict[str, str]:
+    """Until the fetch process finished a wave (or died), run ``meanwhile`` (returns how
+    many files it embedded; none: wait a second); the wave's failures."""
     while True:
         done = _wave_failures(marker)
         if done is not None:
@@ -256,7 +261,8 @@ def _wait_wave(proc: BaseProcess | None, marker: Path, cancel: Callable[[], bool
                     "before the first wave was complete"}
         if cancel():
             raise CancelledError("negative store build cancelled")
-        proc.join(1.0)
+        if meanwhile() == 0:
+            proc.join(1.0)
 
 
 def _embed_while_fetching(proc: BaseProcess | None, paths: NegativePaths, corpus_dir: Path,

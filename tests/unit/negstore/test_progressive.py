@@ -97,3 +97,38 @@ def test_a_dead_builder_reads_as_interrupted(tmp_path: Path) -> None:
     assert status is not None and status["state"] == INTERRUPTED
     assert "rerun" in status["message"]
     assert read_status(tmp_path / "none") is None
+
+
+class _FakeFetch:
+    """Stands in for the fetch process: alive until ``finish`` writes the wave marker."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker, self.alive, self.exitcode = marker, True, None
+
+    def is_alive(self) -> bool:
+        return self.alive
+
+    def join(self, timeout: float | None = None) -> None:
+        pass
+
+    def finish(self, failures: dict[str, str]) -> None:
+        self.marker.write_text(json.dumps(failures))
+
+
+def test_slices_are_embedded_while_the_first_wave_downloads(tmp_path: Path) -> None:
+    marker = tmp_path / ".fetch-wave-0.json"
+    proc = _FakeFetch(marker)
+    calls: list[int] = []
+
+    def meanwhile() -> int:  # the third round finds the wave complete
+        calls.append(len(calls))
+        if len(calls) == 3:
+            proc.finish({"gcin": "AptError: x"})
+        return 1 if len(calls) == 1 else 0
+
+    failures = progressive._wait_wave(proc, marker, lambda: False, meanwhile)  # type: ignore[arg-type]
+    assert failures == {"gcin": "AptError: x"} and len(calls) == 3
+    dead = _FakeFetch(tmp_path / "never.json")
+    dead.alive, dead.exitcode = False, 1
+    lost = progressive._wait_wave(dead, dead.marker, lambda: False, lambda: 0)  # type: ignore[arg-type]
+    assert "exited (1)" in lost["fetch"]
