@@ -3,9 +3,10 @@ improve, and measure before/after on negative audio that was NOT played during c
 
 1. Train a dev-benchmark word (``dev_benchmark.train``: text + 3 clips, ``corpus/bass``
    excluded from the training negatives), or take ``--model``.
-2. Split the benchmark's held-out negative audio by file into two halves of the same kinds:
+2. Split the benchmark's held-out negative audio into two halves of the same kinds, by piece
+   (the dev benchmark's pieces of at most 10 min of whole files, and its embedding cache):
    ``played`` and ``unseen`` (speech: ``corpus/bass`` plus the dev-data clips of other words and
-   the not-wake-word clips; music: OpenClonk's soundtrack, which no model trains on).
+   the not-wake-word clips; music: OpenClonk's soundtrack, by track, which no model trains on).
 3. Start ``wakebuilder serve`` on a scratch data directory (the trained model, and links to
    the real negative store and negative audio, read only) and stream the ``played`` half
    through ``WS /api/test/ws/{id}?capture=1`` as fast as the server accepts it (4 s of audio,
@@ -44,12 +45,14 @@ from dev_benchmark import (
     OTHER_NEGATIVES,
     WORDS,
     concat_stream,
+    eval_embeddings,
+    music_embeddings,
     positive_peaks,
     train,
 )
 from loadkit import free_port, wait_listening
 
-from wakebuilder.audio.format import SAMPLE_RATE, to_int16
+from wakebuilder.audio.format import FRAME_SAMPLES, SAMPLE_RATE, to_int16
 from wakebuilder.audio.io import LOCAL_LIMITS, decode_audio, iter_audio
 from wakebuilder.augment.music import generate_music
 from wakebuilder.corpus import apt
@@ -57,7 +60,6 @@ from wakebuilder.corpus.reserved import BENCHMARK_PACKAGES
 from wakebuilder.detection.detector import frame_scores
 from wakebuilder.detection.evaluate import count_events, fa_per_hour, frr, smoothed_scores
 from wakebuilder.detection.model import WakeModel
-from wakebuilder.features.frontend import get_frontend
 from wakebuilder.modelstore.manifest import ModelManifest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,47 +69,50 @@ TURN_S = 4.0
 """Audio sent before waiting for the server (its queue holds 4 s)."""
 
 
-def halves(files: list[Path], rng: np.random.Generator) -> tuple[list[Path], list[Path]]:
-    """(played, unseen): the files shuffled and split in two, by file."""
-    order = rng.permutation(len(files))
-    cut = len(files) // 2
-    return [files[i] for i in sorted(order[:cut])], [files[i] for i in sorted(order[cut:])]
+def halves(n: int, rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """(played, unseen) indices: ``range(n)`` shuffled and split in two."""
+    order = rng.permutation(n)
+    return sorted(order[:n // 2].tolist()), sorted(order[n // 2:].tolist())
 
 
-def music_files(out: Path) -> list[Path]:
-    """OpenClonk's music tracks (fetched once into ``out``, as the dev benchmark does)."""
-    (package,) = BENCHMARK_PACKAGES
-    tree = apt.fetch_packages([package], out / "eval_music")
-    return sorted((tree.root / "usr/share/games/openclonk").rglob("*.ogg"))
-
-
-def negative_audio(args: argparse.Namespace, word_folder: Path
-                   ) -> dict[str, dict[str, list[np.ndarray]]]:
-    """``{"played"|"unseen": {kind: [audio pieces]}}`` of the held-out negative audio."""
-    rng = np.random.default_rng(args.seed)
+def negative_audio(args: argparse.Namespace, word_folder: Path) -> dict[str, Any]:
+    """The held-out negative audio as the dev benchmark cuts it (``concat_stream`` pieces of
+    at most 10 min; music by track), each piece with its embeddings (the dev benchmark's
+    cache), split by piece into ``played`` and ``unseen`` halves of each kind:
+    ``{"played"|"unseen": {kind: [(audio, embeddings)]}}``."""
     bass = sorted((args.data_dir / "negative" / "corpus" / "bass").rglob("*.flac"))
     if not bass:
         sys.exit("corpus/bass is missing: run `wakebuilder corpus fetch` first")
-    speech = list(bass)
-    for folder in [*WORDS.values(), *OTHER_NEGATIVES]:
-        if folder != word_folder:
-            speech += sorted(folder.glob("*.wav"))
-    tracks = music_files(args.out)
+    cache = args.out / "eval_cache"
+    sources = [("corpus_bass", bass)] + [
+        (f"dev_{folder.name}", sorted(folder.glob("*.wav")))
+        for folder in [*WORDS.values(), *OTHER_NEGATIVES] if folder != word_folder]
+    speech: list[tuple[np.ndarray, np.ndarray]] = []
+    for name, files in sources:
+        embs = eval_embeddings(name, files, cache)
+        audio = concat_stream(files, np.random.default_rng(0))  # the cache's own pieces
+        if len(audio) != len(embs) or any(abs(len(a) // FRAME_SAMPLES - len(e)) > 1
+                                          for a, e in zip(audio, embs, strict=True)):
+            sys.exit(f"{cache / name}.npz does not match the audio: delete it to rebuild")
+        speech += list(zip(audio, embs, strict=True))
+    music_embs = music_embeddings(args.out, cache)
+    (package,) = BENCHMARK_PACKAGES
+    tracks = sorted((apt.fetch_packages([package], args.out / "eval_music").root
+                     / "usr/share/games/openclonk").rglob("*.ogg"))
     unbounded = LOCAL_LIMITS.with_max_seconds(None)
-    out: dict[str, dict[str, list[np.ndarray]]] = {"played": {}, "unseen": {}}
-    for kind, files in (("speech", speech), ("music", tracks)):
-        played, unseen = halves(files, rng)
-        for name, part in (("played", played), ("unseen", unseen)):
-            if kind == "speech":
-                out[name][kind] = concat_stream(part, np.random.default_rng(1))
-            else:
-                out[name][kind] = [np.concatenate(list(iter_audio(t, t.name, unbounded)))
-                                   for t in part]
+    music = [(np.concatenate(list(iter_audio(t, t.name, unbounded))), e)
+             for t, e in zip(tracks, music_embs, strict=True)]
+    rng = np.random.default_rng(args.seed)
+    out: dict[str, Any] = {"played": {}, "unseen": {}}
+    for kind, pieces in (("speech", speech), ("music", music)):
+        played, unseen = halves(len(pieces), rng)
+        out["played"][kind] = [pieces[i] for i in played]
+        out["unseen"][kind] = [pieces[i] for i in unseen]
     return out
 
 
-def hours(pieces: list[np.ndarray]) -> float:
-    return sum(len(p) for p in pieces) / SAMPLE_RATE / 3600
+def hours(pieces: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    return sum(len(audio) for audio, _ in pieces) / SAMPLE_RATE / 3600
 
 
 async def stream_with_capture(url: str, pieces: list[np.ndarray]) -> dict[str, int]:
@@ -154,19 +159,18 @@ def scratch_data_dir(data_dir: Path, model_dir: Path) -> Path:
     return root
 
 
-def measure(model_dir: Path, negatives: dict[str, list[np.ndarray]],
+def measure(model_dir: Path, negatives: dict[str, list[tuple[np.ndarray, np.ndarray]]],
             heldout: list[Path], backgrounds: list[np.ndarray]) -> dict[str, Any]:
-    """FA/h per kind and FRR clean / 10 dB of one model at its own threshold."""
+    """FA/h per kind (on the pieces' embeddings) and FRR clean / 10 dB of one model at its
+    own threshold."""
     manifest = ModelManifest.model_validate_json(
         (model_dir / f"{model_dir.name}.json").read_text())
     model = WakeModel(model_dir / f"{model_dir.name}.onnx")
     det = manifest.detector
-    fe = get_frontend(2)
     row: dict[str, Any] = {"model_id": manifest.id, "threshold": manifest.threshold}
     every = []
     for kind, pieces in negatives.items():
-        scored = [smoothed_scores(frame_scores(fe.embed_stream(p), model.score), det)
-                  for p in pieces]
+        scored = [smoothed_scores(frame_scores(emb, model.score), det) for _, emb in pieces]
         every += scored
         row[f"fa_{kind}"] = round(fa_per_hour(scored, manifest.threshold, det), 3)
         row[f"events_{kind}"] = sum(count_events(s, manifest.threshold, det.refractory_ms)
@@ -225,7 +229,7 @@ def main() -> None:
     try:
         wait_listening(port, proc)
         base = f"http://127.0.0.1:{port}"
-        played = [p for kind in negatives["played"].values() for p in kind]
+        played = [audio for kind in negatives["played"].values() for audio, _ in kind]
         t1 = time.perf_counter()
         counts = asyncio.run(stream_with_capture(
             f"ws://127.0.0.1:{port}/api/test/ws/{model_dir.name}", played))
