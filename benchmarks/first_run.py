@@ -136,8 +136,10 @@ def main() -> None:
             time.sleep(1.0)
         elapsed = time.monotonic() - t0
         info = _info(url) or {}
+        done = prepare.poll() == 0 and info.get("state") == "ready"
         result.update(
-            prepare_exit=prepare.poll(), full_ready_s=round(elapsed, 1),
+            prepare_exit=prepare.poll(), ended_s=round(elapsed, 1),
+            full_ready_s=round(elapsed, 1) if done else None,
             state=info.get("state"), hours_by_kind=info.get("hours_by_kind"),
             missing_sources=(info.get("build_state") or {}).get("missing_sources"),
             peak_build_rss_mb=round(peak_build), peak_server_rss_mb=round(peak_server),
