@@ -1,12 +1,14 @@
 """What one live stream keeps: a clip around every detection, near misses, and the last few
 seconds when the user says the model missed the wake word.
 
-Blocking (it writes files); call it from the stream's inference thread, one call at a time.
-Nothing is buffered or stored unless the recorder is enabled.
+Blocking (it writes files); call it from the stream's inference threads. Calls are serialised
+by a lock (a stream that closes may still have a chunk in flight on another thread). Nothing
+is buffered or stored unless the recorder is enabled.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -67,6 +69,7 @@ class StreamRecorder:
         self.threshold = 0.5
         self.skipped = 0
         """Clips not stored because the bounds left no room."""
+        self._lock = threading.RLock()
 
     @property
     def enabled(self) -> bool:
@@ -74,22 +77,29 @@ class StreamRecorder:
 
     def set_enabled(self, enabled: bool) -> None:
         """Switch capturing on or off; off forgets the buffered audio."""
-        self.config = replace(self.config, enabled=enabled)
-        if not enabled:
-            self.reset()
+        with self._lock:
+            self.config = replace(self.config, enabled=enabled)
+            if not enabled:
+                self.reset()
 
     def reset(self) -> None:
         """A new stream: forget audio, scores and clips not yet written."""
-        self.ring.reset()
-        self._scores.clear()
-        self._pending.clear()
-        self._episode = None
-        self._last_event_ms = -10**9
+        with self._lock:
+            self.ring.reset()
+            self._scores.clear()
+            self._pending.clear()
+            self._episode = None
+            self._last_event_ms = -10**9
 
     def observe(self, samples: Samples, frame_scores: Sequence[tuple[int, float]],
                 detections: Sequence[Detection], threshold: float) -> list[CaptureRecord]:
         """Take one call's 16 kHz samples, frame scores and detections; returns the clips
         written by this call."""
+        with self._lock:
+            return self._observe(samples, frame_scores, detections, threshold)
+
+    def _observe(self, samples: Samples, frame_scores: Sequence[tuple[int, float]],
+                 detections: Sequence[Detection], threshold: float) -> list[CaptureRecord]:
         if not self.enabled:
             return []
         self.threshold = threshold
@@ -154,6 +164,10 @@ class StreamRecorder:
     def missed(self) -> CaptureRecord | None:
         """Store the last ``missed_s`` seconds as a missed wake word (None when off or when
         no audio came yet)."""
+        with self._lock:
+            return self._missed()
+
+    def _missed(self) -> CaptureRecord | None:
         if not self.enabled or self.ring.end == 0:
             return None
         end = self.ring.end
@@ -164,6 +178,5 @@ class StreamRecorder:
 
     def close(self) -> list[CaptureRecord]:
         """Write the clips still waiting for their tail (the stream ended)."""
-        if not self.enabled:
-            return []
-        return self._flush(force=True)
+        with self._lock:
+            return self._flush(force=True) if self.enabled else []
