@@ -10,7 +10,7 @@ import pytest
 from wakebuilder.jobs import tasks
 from wakebuilder.jobs.store import JobStore
 from wakebuilder.jobs.worker import JobContext, WorkerSpec
-from wakebuilder.negstore import build as negatives
+from wakebuilder.negstore import progressive
 from wakebuilder.training.progress import ProgressEvent
 
 
@@ -33,7 +33,8 @@ def test_build_cache_reports_progress(tmp_path: Path, monkeypatch: pytest.Monkey
         progress(0.5, "half way")
         return {"files": 3}
 
-    monkeypatch.setattr(negatives, "build_negative_cache", fake_build)
+    # the cache task builds through build_with_status (which also writes BUILD_STATE.json)
+    monkeypatch.setattr(progressive, "build_negative_cache", fake_build)
     ctx = _ctx(tmp_path, "cache", config={"max_workers": 3, "generated": False})
     assert tasks.build_cache(ctx) == {"cache": {"files": 3}}
     assert seen["max_workers"] == 3 and seen["cancel"] is False and seen["generated"] is False
