@@ -216,9 +216,16 @@ def _label_and_improve(page: Any, expect: Any, server: Server, steps: Steps) -> 
     page.get_by_role("button", name="Improve this model").click()
     page.wait_for_url("**/#/job/*", timeout=20_000)
     job_id = page.url.rsplit("/", 1)[-1]
-    expect(page.locator("#job-status")).to_have_text("completed", timeout=TRAIN_TIMEOUT_MS)
+    # The job page is reused from the training job: wait for the server to finish this job,
+    # then for the page to show it (its status text may still read the previous job's).
+    deadline = time.monotonic() + TRAIN_TIMEOUT_MS / 1000
     status = _get(server, f"/api/train/status/{job_id}")
+    while status["status"] not in ("completed", "failed", "cancelled") and (
+            time.monotonic() < deadline):
+        time.sleep(1.0)
+        status = _get(server, f"/api/train/status/{job_id}")
     assert status["kind"] == "improve" and status["status"] == "completed", status
+    expect(page.locator("#job-status")).to_have_text("completed", timeout=30_000)
     new_id = status["model_id"]
     assert new_id and new_id != "computer"
     page.goto(f"{server.url}/#/library/{new_id}")

@@ -16,7 +16,7 @@ import re
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -143,10 +143,15 @@ class CaptureStore:
                 rec = CaptureRecord.model_validate_json(p.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue  # a half-written or foreign file is not a clip
-            if label is None or rec.label == label or (label == "unlabelled"
-                                                       and rec.label is None):
-                out.append(rec)
-        return sorted(out, key=lambda r: (r.created_at, r.id), reverse=True)
+            out.append(rec)
+        return self.filter(sorted(out, key=lambda r: (r.created_at, r.id), reverse=True),
+                           label)
+
+    @staticmethod
+    def filter(records: Sequence[CaptureRecord], label: str | None) -> list[CaptureRecord]:
+        """The records with ``label`` (``unlabelled`` for none; None keeps all)."""
+        return [r for r in records if label is None or r.label == label
+                or (label == "unlabelled" and r.label is None)]
 
     def get(self, model_id: str, clip_id: str) -> CaptureRecord:
         wav, meta = self._paths(model_id, clip_id)
@@ -163,9 +168,11 @@ class CaptureStore:
         """A clip's samples (16 kHz mono float32)."""
         return decode_audio(self.wav_path(model_id, clip_id))
 
-    def usage(self, model_id: str) -> dict[str, int]:
-        """Clips and bytes a model's captures take, and the bounds."""
-        recs = self.list(model_id)
+    def usage(self, model_id: str,
+              records: Sequence[CaptureRecord] | None = None) -> dict[str, int]:
+        """Clips and bytes a model's captures take, and the bounds (of ``records`` when given:
+        one listing, so a clip written meanwhile cannot make the figures disagree)."""
+        recs = self.list(model_id) if records is None else records
         return {"clips": len(recs), "bytes": sum(r.bytes for r in recs),
                 "max_clips": self.limits.max_clips, "max_bytes": self.limits.max_bytes}
 

@@ -72,9 +72,11 @@ def list_captures(model_id: str, request: Request, models: ModelStoreDep,
     """A model's captured clips, newest first (``label`` filters)."""
     models.get(check_id(model_id))
     store = _captures(request)
-    items = [_public(r) for r in store.list(model_id, label)]
+    every = store.list(model_id)  # one listing for the clips and the usage
+    chosen = every if label is None else store.filter(every, label)
+    items = [_public(r) for r in chosen]
     return CaptureList(model_id=model_id, captures=items, total=len(items),
-                       usage=store.usage(model_id))
+                       usage=store.usage(model_id, every))
 
 
 def _store_upload(store: CaptureStore, model_id: str, fh: BinaryIO, name: str,

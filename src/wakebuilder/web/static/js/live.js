@@ -217,6 +217,11 @@ function stop(message) {
     $("live-state").classList.remove("active");
     setConfidence(0, 1);
   }
+  // The server writes the clips still waiting for their tail when the socket closes, after
+  // the last "captured" message this page could receive: list them once that is done.
+  if (refreshCaptures) {
+    for (const ms of [700, 2000]) setTimeout(() => { if (refreshCaptures) refreshCaptures(); }, ms);
+  }
 }
 
 async function testFile() {
