@@ -206,12 +206,12 @@ def evaluate_word(word: str, folder: Path, enrol: list[Path], heldout: list[Path
         (model_dir / f"{model_dir.name}.json").read_text())
     model = WakeModel(model_dir / f"{model_dir.name}.onnx")
     det = manifest.detector
-    by_kind = {
-        "speech": [smoothed_scores(stream_scores(model, e), det)
-                   for name, streams in neg_streams.items() if name != folder.name
-                   for e in streams],
-        "music": [smoothed_scores(stream_scores(model, e), det) for e in music_streams],
-    }
+    scored = {name: [smoothed_scores(stream_scores(model, e), det) for e in streams]
+              for name, streams in [*neg_streams.items(), ("music/openclonk", music_streams)]
+              if name != folder.name}  # each stream scored once, by source
+    by_kind = {"speech": [s for name, ss in scored.items() if name != "music/openclonk"
+                          for s in ss],
+               "music": scored["music/openclonk"]}
     negs = [s for streams in by_kind.values() for s in streams]
     hours = sum(len(s) for s in negs) * 0.08 / 3600
     clean = positive_peaks(model, det, heldout, backgrounds=None, seed=1)
@@ -228,10 +228,8 @@ def evaluate_word(word: str, folder: Path, enrol: list[Path], heldout: list[Path
         "self_fa_per_hour_by_kind": {k: round(fa_per_hour(v, manifest.threshold, det), 3)
                                      for k, v in by_kind.items()},
         "self_fa_events_by_source": {
-            name: sum(count_events(smoothed_scores(stream_scores(model, e), det),
-                                   manifest.threshold, det.refractory_ms) for e in streams)
-            for name, streams in [*neg_streams.items(), ("music/openclonk", music_streams)]
-            if name != folder.name},
+            name: sum(count_events(x, manifest.threshold, det.refractory_ms) for x in ss)
+            for name, ss in scored.items()},
         "self_frr_clean": round(frr(clean, manifest.threshold), 4),
         "self_frr_noisy": round(frr(noisy, manifest.threshold), 4),
         "target_fa_per_hour": manifest.target_fa_per_hour,
