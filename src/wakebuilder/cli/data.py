@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -76,10 +77,8 @@ def corpus_fetch(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
         raise typer.Exit(1)
 
 
-@cache_app.command("build")
-def cache_build(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
-                max_workers: int = typer.Option(1, help="Worker processes")) -> None:
-    """Embed the generated corpus and every file under DATA_DIR/negative (incremental)."""
+def _percent_logger() -> Callable[[float, str], None]:
+    """A progress callback that logs a line to stderr each time the whole percent changes."""
     console = Console(stderr=True)
     last = {"pct": -1}
 
@@ -88,6 +87,15 @@ def cache_build(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
         if pct != last["pct"]:
             last["pct"] = pct
             console.log(f"{pct:3d}% {message}")
+
+    return on_progress
+
+
+@cache_app.command("build")
+def cache_build(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
+                max_workers: int = typer.Option(1, help="Worker processes")) -> None:
+    """Embed the generated corpus and every file under DATA_DIR/negative (incremental)."""
+    on_progress = _percent_logger()
 
     report = build_with_status(_layout(ctx, data_dir),
                                max_workers=max_workers, progress=on_progress)
@@ -105,13 +113,7 @@ def cache_prepare(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
     music and effects (usable by training within minutes), then the rest in the background of
     this command. `cache info` shows where it stands."""
     console = Console(stderr=True)
-    last = {"pct": -1}
-
-    def on_progress(fraction: float, message: str) -> None:
-        pct = int(fraction * 100)
-        if pct != last["pct"]:
-            last["pct"] = pct
-            console.log(f"{pct:3d}% {message}")
+    on_progress = _percent_logger()
 
     layout = _layout(ctx, data_dir)
     if fetch:

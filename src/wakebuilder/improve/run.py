@@ -51,7 +51,6 @@ from wakebuilder.training.mining import mine_top_k
 from wakebuilder.training.progress import (
     CancelCheck,
     ProgressCallback,
-    ProgressEvent,
     never_cancel,
     no_progress,
 )
@@ -103,16 +102,9 @@ class ImproveResult:
 
 
 class _ImproveState(JobState):
-    """A :class:`JobState` with the improve job's progress shares."""
+    """A :class:`JobState` with the improve job's phases."""
 
-    def report(self, phase: str, fraction: float = 0.0, message: str = "", **kw: Any) -> None:
-        self.timer.mark(phase)
-        seconds = self.timer.seconds()
-        self.stats["phase_seconds"] = {k: round(v, 1) for k, v in seconds.items()}
-        lo, hi = PHASES[phase]
-        self._progress(ProgressEvent(phase=phase, progress=round(lo + (hi - lo) * min(
-            max(fraction, 0.0), 1.0), 2), message=message, data_stats=dict(self.stats),
-            phase_seconds=seconds, **kw))
+    phases = PHASES
 
 
 def list_wavs(directory: Path) -> list[Path]:

@@ -35,7 +35,7 @@ from wakebuilder.errors import CancelledError
 from wakebuilder.negstore.build import build_negative_cache
 from wakebuilder.negstore.generated import add_generated
 from wakebuilder.negstore.paths import NegativePaths, store_root
-from wakebuilder.negstore.status import CANCELLED, FAILED, READY, StatusWriter
+from wakebuilder.negstore.status import READY, StatusWriter
 from wakebuilder.negstore.store import NegativeStore
 
 log = logging.getLogger(__name__)
@@ -172,75 +172,70 @@ def prepare_negatives(paths: NegativePaths, corpus_dir: Path, *, fetch: bool = T
     marker = str(root / ".fetch-wave-{}.json")
     proc = None
     try:
-        if fetching and fetcher is None:
-            # One fetch process, first wave then the rest, running while this process works.
-            for k in (0, 1):
-                Path(marker.format(k)).unlink(missing_ok=True)
-            proc = multiprocessing.get_context("spawn").Process(
-                target=_fetch_process, args=(str(corpus_dir), [first, ids], marker),
-                name="wakebuilder-corpus-fetch")
-            proc.start()
-        status.stage("generated corpus", 0.0)
-        add_generated(store, paths, should_cancel=cancel,
-                      progress=lambda f, m: note(0.05 * f, m, f))
-        failures: dict[str, str] = {}
-        if fetching:
-            status.stage("fetching the first slice", 0.05,
-                         f"downloading {len(first)} quick sources")
-            if fetcher is not None:
-                failures.update(fetcher(corpus_dir, first))
-            else:  # embed each source's slice as soon as the source is complete
-                failures.update(_wait_wave(
-                    proc, Path(marker.format(0)), cancel,
-                    lambda: store.build_from_files(pick_slice(_files(paths.negative_dir)),
-                                                   root=paths.negative_dir,
-                                                   should_cancel=cancel).added))
-            status.update(missing_sources=dict(failures))
-        status.stage("embedding the first slice", 0.2)
-        sliced = pick_slice(_files(paths.negative_dir))
-        report = store.build_from_files(
-            sliced, root=paths.negative_dir, should_cancel=cancel,
-            progress=lambda d, t, m: note(0.2 + 0.1 * d / max(t, 1), m, d / max(t, 1)))
-        slice_hours = hours_by_kind(store)
-        status.update(slice_ready=True, slice_hours_by_kind=slice_hours,
-                      slice_ready_after_s=round(time.monotonic() - t0, 1))
-        summary["slice"] = {"files": report.total, "added": report.added,
-                            "hours_by_kind": slice_hours,
-                            "after_s": round(time.monotonic() - t0, 1)}
-        log.info("first slice ready after %.0f s: %s", time.monotonic() - t0, slice_hours)
-        if fetching:
-            status.stage("fetching and embedding the rest", 0.3,
-                         f"downloading {len(ids)} sources (complete ones are skipped)")
-            if fetcher is not None:
-                failures = dict(fetcher(corpus_dir, ids))
-            else:
-                _embed_while_fetching(proc, paths, corpus_dir, ids, store, cancel, note)
-                rest = _wave_failures(Path(marker.format(1)))
-                failures = rest if rest is not None else {
-                    **_read_failures(corpus_dir),
-                    "fetch": f"the fetch process exited ({proc.exitcode if proc else None}) "
-                             "before it finished"}
-            status.update(missing_sources=dict(failures))
-        status.stage("embedding the full store", 0.6)
-        # build_negative_cache reports 0.2 at once when the generated corpus is skipped
-        full = build_negative_cache(paths, generated=False, should_cancel=cancel,
-                                    progress=lambda f, m: note(0.6 + 0.4 * f, m,
-                                                               max(0.0, (f - 0.2) / 0.8)))
-        summary["full"] = full
-        summary["missing_sources"] = failures
-        summary["elapsed_s"] = round(time.monotonic() - t0, 1)
-        missing = (f"; missing sources (rerun to retry): {', '.join(sorted(failures))}"
-                   if failures else "")
-        status.update(full_ready_after_s=summary["elapsed_s"],
-                      hours_by_kind=hours_by_kind(NegativeStore(root)))
-        status.finish(READY, f"negative store ready{missing}")
-        return summary
-    except CancelledError:
-        status.finish(CANCELLED, "build cancelled; what was committed stays, a rerun resumes")
-        raise
-    except BaseException as exc:
-        status.finish(FAILED, f"build failed: {type(exc).__name__}: {exc}")
-        raise
+        with status.failures_recorded():
+            if fetching and fetcher is None:
+                # One fetch process, first wave then the rest, running while this process works.
+                for k in (0, 1):
+                    Path(marker.format(k)).unlink(missing_ok=True)
+                proc = multiprocessing.get_context("spawn").Process(
+                    target=_fetch_process, args=(str(corpus_dir), [first, ids], marker),
+                    name="wakebuilder-corpus-fetch")
+                proc.start()
+            status.stage("generated corpus", 0.0)
+            add_generated(store, paths, should_cancel=cancel,
+                          progress=lambda f, m: note(0.05 * f, m, f))
+            failures: dict[str, str] = {}
+            if fetching:
+                status.stage("fetching the first slice", 0.05,
+                             f"downloading {len(first)} quick sources")
+                if fetcher is not None:
+                    failures.update(fetcher(corpus_dir, first))
+                else:  # embed each source's slice as soon as the source is complete
+                    failures.update(_wait_wave(
+                        proc, Path(marker.format(0)), cancel,
+                        lambda: store.build_from_files(pick_slice(_files(paths.negative_dir)),
+                                                       root=paths.negative_dir,
+                                                       should_cancel=cancel).added))
+                status.update(missing_sources=dict(failures))
+            status.stage("embedding the first slice", 0.2)
+            sliced = pick_slice(_files(paths.negative_dir))
+            report = store.build_from_files(
+                sliced, root=paths.negative_dir, should_cancel=cancel,
+                progress=lambda d, t, m: note(0.2 + 0.1 * d / max(t, 1), m, d / max(t, 1)))
+            slice_hours = hours_by_kind(store)
+            status.update(slice_ready=True, slice_hours_by_kind=slice_hours,
+                          slice_ready_after_s=round(time.monotonic() - t0, 1))
+            summary["slice"] = {"files": report.total, "added": report.added,
+                                "hours_by_kind": slice_hours,
+                                "after_s": round(time.monotonic() - t0, 1)}
+            log.info("first slice ready after %.0f s: %s", time.monotonic() - t0, slice_hours)
+            if fetching:
+                status.stage("fetching and embedding the rest", 0.3,
+                             f"downloading {len(ids)} sources (complete ones are skipped)")
+                if fetcher is not None:
+                    failures = dict(fetcher(corpus_dir, ids))
+                else:
+                    _embed_while_fetching(proc, paths, corpus_dir, ids, store, cancel, note)
+                    rest = _wave_failures(Path(marker.format(1)))
+                    failures = rest if rest is not None else {
+                        **_read_failures(corpus_dir),
+                        "fetch": f"the fetch process exited ({proc.exitcode if proc else None}) "
+                                 "before it finished"}
+                status.update(missing_sources=dict(failures))
+            status.stage("embedding the full store", 0.6)
+            # build_negative_cache reports 0.2 at once when the generated corpus is skipped
+            full = build_negative_cache(paths, generated=False, should_cancel=cancel,
+                                        progress=lambda f, m: note(0.6 + 0.4 * f, m,
+                                                                   max(0.0, (f - 0.2) / 0.8)))
+            summary["full"] = full
+            summary["missing_sources"] = failures
+            summary["elapsed_s"] = round(time.monotonic() - t0, 1)
+            missing = (f"; missing sources (rerun to retry): {', '.join(sorted(failures))}"
+                       if failures else "")
+            status.update(full_ready_after_s=summary["elapsed_s"],
+                          hours_by_kind=hours_by_kind(NegativeStore(root)))
+            status.finish(READY, f"negative store ready{missing}")
+            return summary
     finally:
         if proc is not None:
             if proc.is_alive():
@@ -296,15 +291,9 @@ def build_with_status(paths: NegativePaths, *, progress: Callable[[float, str], 
         if progress is not None:
             progress(fraction, message)
 
-    try:
+    with status.failures_recorded():
         report = build_negative_cache(paths, progress=note, should_cancel=should_cancel,
                                       **kwargs)
-    except CancelledError:
-        status.finish(CANCELLED, "build cancelled; what was committed stays, a rerun resumes")
-        raise
-    except BaseException as exc:
-        status.finish(FAILED, f"build failed: {type(exc).__name__}: {exc}")
-        raise
     status.update(hours_by_kind=hours_by_kind(NegativeStore(store_root(paths))))
     status.finish(READY, "negative store ready")
     return report

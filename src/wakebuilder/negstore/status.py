@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from wakebuilder.errors import CancelledError
 
 STATE_NAME = "BUILD_STATE.json"
 BUILDING, READY, FAILED, CANCELLED, INTERRUPTED = (
@@ -118,3 +122,16 @@ class StatusWriter:
             self._data["progress"] = 1.0
             self._data["stage"] = "done"
         self._write()
+
+    @contextmanager
+    def failures_recorded(self) -> Iterator[StatusWriter]:
+        """Inside: a cancel or an error finishes the state as cancelled or failed (with the
+        error named), then propagates."""
+        try:
+            yield self
+        except CancelledError:
+            self.finish(CANCELLED, "build cancelled; what was committed stays, a rerun resumes")
+            raise
+        except BaseException as exc:
+            self.finish(FAILED, f"build failed: {type(exc).__name__}: {exc}")
+            raise

@@ -35,6 +35,9 @@ class JobState:
     """One job's shared state. ``rng`` (seeded by the config) is drawn from in a fixed order
     by the steps, so the same request gives the same model."""
 
+    phases: dict[str, tuple[int, int]] = PHASES
+    """The progress bar's share per phase (a subclass may run other phases)."""
+
     def __init__(self, request: TrainRequest, *, progress: ProgressCallback,
                  should_cancel: CancelCheck, threads: int) -> None:
         self.request = request
@@ -56,7 +59,7 @@ class JobState:
         self.timer.mark(phase)
         seconds = self.timer.seconds()
         self.stats["phase_seconds"] = {k: round(v, 1) for k, v in seconds.items()}
-        lo, hi = PHASES[phase]
+        lo, hi = self.phases[phase]
         self._progress(ProgressEvent(phase=phase, progress=round(lo + (hi - lo) * min(
             max(fraction, 0.0), 1.0), 2), message=message, data_stats=dict(self.stats),
             phase_seconds=seconds, **kw))
