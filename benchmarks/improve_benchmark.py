@@ -193,6 +193,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="enrolment clips and the split")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--improve", default="{}", help="improve options (JSON)")
+    ap.add_argument("--train-config", default="{}",
+                    help="training options when the script trains the model (JSON), e.g. "
+                         "'{\"target_fa_per_hour\": 2}' for a model that false-wakes more")
     args = ap.parse_args()
     args.out, args.data_dir = args.out.resolve(), args.data_dir.resolve()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
@@ -201,10 +204,12 @@ def main() -> None:
     files = sorted(folder.glob("*.wav"))
     order = np.random.default_rng(args.seed).permutation(len(files))
     enrol, heldout = [files[i] for i in order[:3]], [files[i] for i in order[3:]]
+    train_wall = None
     if args.model is None:
-        model_dir, wall, _ = train(args.word, enrol, args.out / "improve_models", args.data_dir,
-                                   args.seed, {}, args.threads)
-        print(f"trained {model_dir.name} in {wall:.0f} s", flush=True)
+        model_dir, train_wall, _ = train(args.word, enrol, args.out / "improve_models",
+                                         args.data_dir, args.seed,
+                                         json.loads(args.train_config), args.threads)
+        print(f"trained {model_dir.name} in {train_wall:.0f} s", flush=True)
     else:
         model_dir = args.model.resolve()
     negatives = negative_audio(args, folder)
@@ -225,7 +230,7 @@ def main() -> None:
                              str(port), "--data-dir", str(data), "--log-level", "warning"],
                             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     result: dict[str, Any] = {"command": command, "word": args.word, "model": model_dir.name,
-                              "eval_source": EVAL_SOURCE}
+                              "eval_source": EVAL_SOURCE, "train_seconds": train_wall}
     try:
         wait_listening(port, proc)
         base = f"http://127.0.0.1:{port}"
@@ -262,8 +267,9 @@ def main() -> None:
                 print(json.dumps(result, indent=2))
                 sys.exit(f"improve job {status['status']}: {status.get('error')}")
             new_dir = data / "models" / status["model_id"]
-            result["improvement"] = http.get(
-                f"/api/models/{status['model_id']}").json()["data_stats"]["improvement"]
+            stats = http.get(f"/api/models/{status['model_id']}").json()["data_stats"]
+            result["improvement"] = stats["improvement"]
+            result["improve_phase_seconds"] = stats.get("phase_seconds")
     finally:
         proc.terminate()
         proc.wait(timeout=30)
