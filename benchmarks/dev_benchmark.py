@@ -66,20 +66,28 @@ TARGETS = (0.1, 0.5, 1.0)
 SEGMENT_S = 600.0
 
 
-def concat_stream(files: list[Path], rng: np.random.Generator) -> list[np.ndarray]:
-    """Files back to back with 0.2-0.8 s pauses over a faint noise floor, in <= 10 min pieces."""
-    pieces, cur, n = [], [], 0
+def concat_pieces(files: list[Path],
+                  rng: np.random.Generator) -> list[tuple[np.ndarray, list[int]]]:
+    """Files back to back with 0.2-0.8 s pauses over a faint noise floor, in <= 10 min pieces;
+    each piece with the sample offsets where its files start."""
+    pieces, cur, starts, n = [], [], [], 0
     for f in files:
         x = decode_audio(f)
         gap = rng.normal(0, 3e-4, int(rng.uniform(0.2, 0.8) * SAMPLE_RATE)).astype(np.float32)
+        starts.append(n)
         cur += [x, gap]
         n += len(x) + len(gap)
         if n > SEGMENT_S * SAMPLE_RATE:
-            pieces.append(np.concatenate(cur))
-            cur, n = [], 0
+            pieces.append((np.concatenate(cur), starts))
+            cur, starts, n = [], [], 0
     if cur:
-        pieces.append(np.concatenate(cur))
+        pieces.append((np.concatenate(cur), starts))
     return pieces
+
+
+def concat_stream(files: list[Path], rng: np.random.Generator) -> list[np.ndarray]:
+    """Files back to back with 0.2-0.8 s pauses over a faint noise floor, in <= 10 min pieces."""
+    return [audio for audio, _ in concat_pieces(files, rng)]
 
 
 def eval_embeddings(name: str, files: list[Path], cache: Path) -> list[np.ndarray]:
