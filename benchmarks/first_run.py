@@ -68,6 +68,22 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
+def snapshot(data: Path, dest: Path) -> None:
+    """A data directory holding what ``data`` has committed now: the negative store's index
+    (then its data files, which hold at least the committed rows), hard links to the negative
+    audio fetched so far, and the voices; for training the dev benchmark on the first slice."""
+    store, out = data / "cache" / "negatives", dest / "cache" / "negatives"
+    out.mkdir(parents=True)
+    for name in ("index.json", "BUILD_STATE.json"):
+        if (store / name).exists():
+            shutil.copy2(store / name, out / name)
+    for path in store.glob("embeddings-*.f16"):
+        shutil.copy2(path, out / path.name)
+    for name in ("negative", "voices"):
+        if (data / name).is_dir():
+            subprocess.run(["cp", "-al", str(data / name), str(dest / name)], check=True)
+
+
 def _info(url: str) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"{url}/api/cache/info", timeout=10) as r:
@@ -81,6 +97,9 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, help="fresh data directory (default: a temp dir)")
     ap.add_argument("--timeout-min", type=float, default=60.0)
     ap.add_argument("--keep", action="store_true", help="keep the data directory")
+    ap.add_argument("--snapshot", type=Path,
+                    help="copy what is committed when the first slice is complete here (a "
+                         "data directory for `dev_benchmark.py --data-dir`)")
     args = ap.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
     data = args.data_dir or Path(tempfile.mkdtemp(prefix="wb-first-run-"))
@@ -88,6 +107,8 @@ def main() -> None:
         sys.exit("refusing to run on the project's own data directory")
     if data.exists() and any(data.iterdir()):
         sys.exit(f"{data} is not empty: the benchmark needs a fresh data directory")
+    if args.snapshot is not None and args.snapshot.exists():
+        sys.exit(f"{args.snapshot} exists: the snapshot needs a new directory")
     data.mkdir(parents=True, exist_ok=True)
     (data / "logs").mkdir()
     wb = [sys.executable, "-m", "wakebuilder.cli.main"]
@@ -131,6 +152,9 @@ def main() -> None:
                     result["slice_hours_by_kind"] = info.get("hours_by_kind")
                     print(f"{elapsed:7.1f} s  first slice complete: {info.get('hours_by_kind')}",
                           flush=True)
+                    if args.snapshot is not None:
+                        snapshot(data, args.snapshot)
+                        result["snapshot"] = str(args.snapshot)
             if prepare.poll() is not None:
                 break
             time.sleep(1.0)

@@ -261,6 +261,11 @@ def main() -> None:
             for name, negatives in (("unseen", unseen), ("played", played)):
                 row[f"before_{name}"] = measure(model_dir, negatives, heldout, backgrounds)
                 row[f"after_{name}"] = measure(new_dir, negatives, heldout, backgrounds)
+            for src, name in ((new_dir, "improved"),
+                              (new_dir.parents[1] / "captures", "captures")):
+                kept = args.out / f"{name}_fold{fold}"  # for a look afterwards
+                shutil.rmtree(kept, ignore_errors=True)
+                shutil.copytree(src, kept)
             shutil.rmtree(new_dir.parents[1], ignore_errors=True)
         result["folds"].append(row)
         print(json.dumps(row, indent=2), flush=True)
@@ -338,7 +343,7 @@ def capture_and_improve(args: argparse.Namespace, model_dir: Path,
                 sys.exit(f"improve job {status['status']}: {status.get('error')}")
             stats = http.get(f"/api/models/{status['model_id']}").json()["data_stats"]
             row["improvement"] = stats["improvement"]
-            row["improve_phase_seconds"] = stats.get("phase_seconds")
+            row["improve_phase_seconds"] = stats["improve"].get("phase_seconds")
             row["new_dir"] = str(data / "models" / status["model_id"])
     finally:
         proc.terminate()
