@@ -80,8 +80,16 @@ def snapshot(data: Path, dest: Path) -> None:
     for path in store.glob("embeddings-*.f16"):
         shutil.copy2(path, out / path.name)
     for name in ("negative", "voices"):
-        if (data / name).is_dir():
-            subprocess.run(["cp", "-al", str(data / name), str(dest / name)], check=True)
+        for path in sorted((data / name).rglob("*")):
+            rel = path.relative_to(data)
+            if any(part.startswith(".") for part in rel.parts):
+                continue  # a download or extraction in progress
+            try:
+                if path.is_file():
+                    (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                    os.link(path, dest / rel)
+            except FileNotFoundError:
+                continue  # moved by the fetch meanwhile
 
 
 def _info(url: str) -> dict[str, Any] | None:
