@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from wakebuilder.corpus.apt import require_apt
 from wakebuilder.corpus.fetch import fetch_corpus
 from wakebuilder.corpus.model import KINDS, CorpusProgress
 from wakebuilder.corpus.sources import get_sources
-from wakebuilder.errors import WakeBuilderError
+from wakebuilder.errors import CancelledError, WakeBuilderError
 from wakebuilder.layout import DataLayout
 from wakebuilder.negstore.build import cache_info, clear_cache
 from wakebuilder.negstore.progressive import build_with_status, prepare_negatives
@@ -124,8 +126,16 @@ def cache_prepare(ctx: typer.Context, data_dir: Path | None = DATA_DIR,
             fetch = False
     if source:
         get_sources(list(source))  # unknown ids: KeyError naming the known ones
-    report = prepare_negatives(layout, layout.corpus_dir, fetch=fetch, progress=on_progress,
-                               source_ids=list(source) if source else None)
+    stopped = threading.Event()  # SIGTERM: cancel at the next check, stop the fetch process
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+    try:
+        report = prepare_negatives(layout, layout.corpus_dir, fetch=fetch,
+                                   progress=on_progress, should_cancel=stopped.is_set,
+                                   source_ids=list(source) if source else None)
+    except CancelledError as exc:
+        console.print(f"[yellow]stopped[/yellow] {exc.message}: what was committed stays, "
+                      "`wakebuilder cache prepare` resumes")
+        raise typer.Exit(128 + signal.SIGTERM) from None
     for sid, reason in report.get("missing_sources", {}).items():
         console.print(f"[red]missing[/red] {sid}: {reason} (rerun to retry)")
     typer.echo(json.dumps(report, indent=2, default=str))

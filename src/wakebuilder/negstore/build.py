@@ -4,8 +4,12 @@ mixtures made from the corpus."""
 
 from __future__ import annotations
 
+import copy
 import os
+import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from wakebuilder.corpus.local import iter_negative_files, source_of
@@ -14,6 +18,13 @@ from wakebuilder.negstore.mixtures import add_mixtures
 from wakebuilder.negstore.paths import NegativePaths, store_root
 from wakebuilder.negstore.status import read_status
 from wakebuilder.negstore.store import NegativeStore
+
+FILE_COUNT_MAX_AGE_S = 60.0
+"""The count of files under ``data/negative`` is walked again at least this often (sooner
+when a folder near the top changed): a walk of the full corpus costs about a second of CPU."""
+_memo_lock = threading.Lock()
+_stats_memo: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+_files_memo: dict[Path, tuple[tuple[tuple[str, int], ...], float, int]] = {}
 
 
 def build_negative_cache(paths: NegativePaths, *, max_workers: int = 1,
@@ -54,12 +65,69 @@ def build_negative_cache(paths: NegativePaths, *, max_workers: int = 1,
             "elapsed_s": round(report.elapsed_s, 1)}
 
 
+def _index_key(root: Path) -> tuple[int, int, int] | None:
+    """Identity of the committed index (replaced atomically on every commit), or None."""
+    try:
+        st = (root / "index.json").stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def store_stats(root: Path) -> dict[str, Any]:
+    """``NegativeStore(root).stats()``, computed once per committed index: reading and
+    planning the index of the full store costs most of a second of CPU, and the Train page
+    asks every few seconds while a build runs."""
+    key = _index_key(root)
+    with _memo_lock:
+        hit = _stats_memo.get(root)
+    if key is not None and hit is not None and hit[0] == key:
+        return copy.deepcopy(hit[1])
+    stats = NegativeStore(root).stats()
+    if key is not None and _index_key(root) == key:  # not replaced while it was read
+        with _memo_lock:
+            _stats_memo[root] = (key, copy.deepcopy(stats))
+    return stats
+
+
+def _folders_key(root: Path) -> tuple[tuple[str, int], ...]:
+    """Modification times of ``root`` and the folders two levels under it (a source's
+    extraction, a new user folder or file there changes one of them)."""
+    out: list[tuple[str, int]] = []
+    todo = [(root, 0)]
+    while todo:
+        folder, depth = todo.pop()
+        try:
+            out.append((str(folder), folder.stat().st_mtime_ns))
+            if depth < 2:
+                todo += [(Path(e.path), depth + 1) for e in os.scandir(folder)
+                         if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue
+    return tuple(sorted(out))
+
+
+def negative_file_count(negative_dir: Path) -> int:
+    """How many audio files ``data/negative`` holds: walked again when a folder near the top
+    changed or after :data:`FILE_COUNT_MAX_AGE_S`."""
+    root = Path(negative_dir)
+    key = _folders_key(root)
+    with _memo_lock:
+        hit = _files_memo.get(root)
+    if hit is not None and hit[0] == key and time.monotonic() - hit[1] < FILE_COUNT_MAX_AGE_S:
+        return hit[2]
+    count = len(iter_negative_files(root))
+    with _memo_lock:
+        _files_memo[root] = (key, time.monotonic(), count)
+    return count
+
+
 def cache_info(paths: NegativePaths) -> dict[str, Any]:
     """The API's cache info (available, chunk_count, size_mb, last_built) plus details: hours
     per split (``hours_by_split``), per split and kind (``hours_by_split_kind``, every split
     listed), the held-out sources, entry counts per split and kind."""
-    stats = NegativeStore(store_root(paths)).stats()
-    pending = len(iter_negative_files(paths.negative_dir))
+    stats = store_stats(store_root(paths))
+    pending = negative_file_count(paths.negative_dir)
     return {"available": stats["available"], "chunk_count": int(stats["windows"]),
             "size_mb": round(stats["size_mb"], 2), "last_built": stats["last_built"],
             "entries": stats["entries"], "hours": round(stats["hours"], 3),

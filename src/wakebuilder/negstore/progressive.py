@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -105,10 +107,26 @@ def _default_fetch(corpus_dir: Path, ids: list[str]) -> dict[str, str]:
     return dict(fetch_corpus(corpus_dir, sources=ids).failures)
 
 
-def _fetch_process(corpus_dir: str, waves: list[list[str]], marker: str) -> None:
-    """Fetch each wave in turn; after wave k, write its failures to ``marker.format(k)``."""
+def exit_with_parent(parent: int, interval: float = 1.0) -> threading.Thread:
+    """Exit this process (``os._exit``) as soon as ``parent`` is no longer its parent: a
+    build killed without the chance to stop its fetch process leaves no download running."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
+def _fetch_process(corpus_dir: str, waves: list[list[str]], marker: str, parent: int) -> None:
+    """Fetch each wave in turn; after wave k, write its failures to ``marker.format(k)``.
+    Exits when ``parent`` (the build) is gone."""
     import json
 
+    exit_with_parent(parent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
     for k, ids in enumerate(waves):
@@ -178,7 +196,8 @@ def prepare_negatives(paths: NegativePaths, corpus_dir: Path, *, fetch: bool = T
                 for k in (0, 1):
                     Path(marker.format(k)).unlink(missing_ok=True)
                 proc = multiprocessing.get_context("spawn").Process(
-                    target=_fetch_process, args=(str(corpus_dir), [first, ids], marker),
+                    target=_fetch_process,
+                    args=(str(corpus_dir), [first, ids], marker, os.getpid()),
                     name="wakebuilder-corpus-fetch")
                 proc.start()
             status.stage("generated corpus", 0.0)

@@ -4,6 +4,7 @@ file says where it stands; a failing source is reported as missing and the rest 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,41 @@ def test_slices_are_embedded_while_the_first_wave_downloads(tmp_path: Path) -> N
     dead.alive, dead.exitcode = False, 1
     lost = progressive._wait_wave(dead, dead.marker, lambda: False, lambda: 0)  # type: ignore[arg-type]
     assert "exited (1)" in lost["fetch"]
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its parent's reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_the_fetch_process_exits_when_the_build_is_killed() -> None:
+    """A build killed with SIGKILL cannot stop its fetch process: the fetch process notices
+    that its parent is gone and exits instead of downloading on."""
+    import subprocess
+    import sys
+    import time
+
+    child = ("import os, time; from wakebuilder.negstore.progressive import exit_with_parent; "
+             "exit_with_parent(os.getppid(), 0.05); time.sleep(60)")
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys, time; c = subprocess.Popen("
+         f"[sys.executable, '-c', {child!r}]); print(c.pid, flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid = int(parent.stdout.readline())
+    try:
+        time.sleep(1.0)
+        assert _alive(pid), "the watchdog must not fire while the parent lives"
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid)
+    finally:
+        if _alive(pid):
+            os.kill(pid, 9)
