@@ -17,7 +17,7 @@ from wakebuilder.errors import TrainingError
 from wakebuilder.features.frontend import FeatureFrontend, get_frontend
 from wakebuilder.layout import DataLayout
 from wakebuilder.negstore.source import NegativeSource, open_negatives
-from wakebuilder.negstore.status import USEFUL_SPEECH_HOURS
+from wakebuilder.negstore.status import USEFUL_SPEECH_HOURS, is_building, read_status
 from wakebuilder.pipeline.state import JobState
 from wakebuilder.synthesis.generate import SynthClip
 from wakebuilder.training import data as D
@@ -70,7 +70,26 @@ def open_negative_store(state: JobState, layout: DataLayout) -> NegativeSource:
                            "be higher. Run `wakebuilder cache prepare` (or `wakebuilder corpus "
                            "fetch` and `wakebuilder cache build`) to add ~17 h of real speech, "
                            "then retrain.")
+    else:
+        note_partial_store(state, layout, sum(by_kind.values()))
     return neg
+
+
+def note_partial_store(state: JobState, layout: DataLayout, hours: float) -> None:
+    """Record (``negatives_partial``) and say at the top of the notes when the negative store
+    was still being built as this job opened it: the job learnt from a part of it."""
+    build = read_status(layout.negative_store_dir)
+    partial = is_building(build)
+    state.stats["negatives_partial"] = partial
+    if not partial or build is None:
+        return
+    state.stats["negative_store_stage"] = build.get("stage")
+    state.notes.insert(0, f"Partial negatives: the negative store was still being built when "
+                       f"this job started ({build.get('stage', 'building')}), so this model "
+                       f"learnt from {hours:.1f} h of negative audio, not the ~25 h of a full "
+                       "store, and will false-wake more often than a model trained on all of "
+                       "it. Retrain once `wakebuilder cache info` (or the Train page) says "
+                       "the store is ready.")
 
 
 def build_dataset(state: JobState, neg: NegativeSource, train_user: list[Samples],

@@ -61,3 +61,13 @@ def test_thin_negatives_are_said_at_the_top(tmp_path: Path) -> None:
     full = base.model_copy(update={"data_stats": {**base.data_stats, "negatives_thin": False,
                                                   "natural_speech_hours": 12.0}})
     assert "Thin negatives" not in render_report(full)
+
+
+def test_partial_negatives_are_said_at_the_top(tmp_path: Path) -> None:
+    base = random_model(tmp_path, "word")
+    partial = base.model_copy(update={"data_stats": {
+        **base.data_stats, "negatives_partial": True,
+        "negative_store_stage": "fetching and embedding the rest"}})
+    top = render_report(partial).split("## What to expect")[0]
+    assert "**Partial negatives**" in top and "fetching and embedding the rest" in top
+    assert "Partial negatives" not in render_report(base)

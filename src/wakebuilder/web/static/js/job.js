@@ -215,10 +215,12 @@ async function showResults(status) {
   renderMetricCards({ figures, metrics, threshold, target: model && model.target_fa_per_hour });
   const stats = (model && model.data_stats) || status.data_stats || {};
   const thin = $("res-thin");
-  thin.hidden = !stats.negatives_thin;
+  thin.hidden = !(stats.negatives_thin || stats.negatives_partial);
   thin.textContent = stats.negatives_thin
     ? `Thin negatives: this model saw only ${Number(stats.natural_speech_hours || 0).toFixed(2)} h of natural speech among its negatives, so it will likely false-wake more often on real speech and music than its figures suggest. Retrain once the real negatives are ready (the Train page says when).`
-    : "";
+    : stats.negatives_partial
+      ? "Partial negatives: the real negatives were still being prepared when this model was trained, so it learnt from part of them and will likely false-wake more often than a model trained on all of them. Retrain once they are ready (the Train page says when)."
+      : "";
   const notes = $("res-notes");
   clear(notes);
   for (const n of (model && model.notes) || status.notes || []) notes.append(h("li", {}, n));
