@@ -186,27 +186,29 @@ def scratch_data_dir(data_dir: Path, model_dir: Path) -> Path:
 
 
 def measure(model_dir: Path, negatives: dict[str, list[tuple[np.ndarray, np.ndarray]]],
-            heldout: list[Path], backgrounds: list[np.ndarray]) -> dict[str, Any]:
-    """FA/h per kind (on the pieces' embeddings) and FRR clean / 10 dB of one model at its
-    own threshold."""
+            heldout: list[Path], backgrounds: list[np.ndarray],
+            threshold: float | None = None) -> dict[str, Any]:
+    """FA/h per kind (on the units' embeddings) and FRR clean / 10 dB of one model at its
+    own threshold (or at ``threshold``)."""
     manifest = ModelManifest.model_validate_json(
         (model_dir / f"{model_dir.name}.json").read_text())
     model = WakeModel(model_dir / f"{model_dir.name}.onnx")
     det = manifest.detector
-    row: dict[str, Any] = {"model_id": manifest.id, "threshold": manifest.threshold}
+    threshold = manifest.threshold if threshold is None else threshold
+    row: dict[str, Any] = {"model_id": manifest.id, "threshold": threshold}
     every = []
     for kind, pieces in negatives.items():
         scored = [smoothed_scores(frame_scores(emb[CONTEXT_FRAMES:], model.score), det)
                   for _, emb in pieces]
         every += scored
-        row[f"fa_{kind}"] = round(fa_per_hour(scored, manifest.threshold, det), 3)
-        row[f"events_{kind}"] = sum(count_events(s, manifest.threshold, det.refractory_ms)
+        row[f"fa_{kind}"] = round(fa_per_hour(scored, threshold, det), 3)
+        row[f"events_{kind}"] = sum(count_events(s, threshold, det.refractory_ms)
                                     for s in scored)
-    row["fa_all"] = round(fa_per_hour(every, manifest.threshold, det), 3)
+    row["fa_all"] = round(fa_per_hour(every, threshold, det), 3)
     clean = positive_peaks(model, det, heldout, backgrounds=None, seed=1)
     noisy = positive_peaks(model, det, heldout, backgrounds=backgrounds, seed=2)
-    row["frr_clean"] = round(frr(clean, manifest.threshold), 4)
-    row["frr_noisy"] = round(frr(noisy, manifest.threshold), 4)
+    row["frr_clean"] = round(frr(clean, threshold), 4)
+    row["frr_noisy"] = round(frr(noisy, threshold), 4)
     return row
 
 
@@ -261,6 +263,9 @@ def main() -> None:
             for name, negatives in (("unseen", unseen), ("played", played)):
                 row[f"before_{name}"] = measure(model_dir, negatives, heldout, backgrounds)
                 row[f"after_{name}"] = measure(new_dir, negatives, heldout, backgrounds)
+            # the control: how much of the change the new threshold alone would make
+            row["before_at_new_threshold_unseen"] = measure(
+                model_dir, unseen, heldout, backgrounds, row["after_unseen"]["threshold"])
             for src, name in ((new_dir, "improved"),
                               (new_dir.parents[1] / "captures", "captures")):
                 kept = args.out / f"{name}_fold{fold}"  # for a look afterwards
@@ -275,20 +280,22 @@ def main() -> None:
     print("| fold: played -> unseen | version | threshold | unseen false accepts speech / music "
           "(FA/h all) | played false accepts | FRR clean / 10 dB |")
     print("|---|---|---|---|---|---|")
-    totals = {"before": 0, "after": 0}
+    totals = {"before": 0, "after": 0, "before_at_new_threshold": 0}
     for fold, row in enumerate(result["folds"]):
         if "before_unseen" not in row:
             print(f"| {'AB'[fold]} -> {'BA'[fold]} | {row.get('skipped')} | | | | |")
             continue
-        for label in ("before", "after"):
-            u, p = row[f"{label}_unseen"], row[f"{label}_played"]
+        for label in ("before", "after", "before_at_new_threshold"):
+            u, p = row[f"{label}_unseen"], row.get(f"{label}_played")
             totals[label] += u["events_speech"] + u["events_music"]
-            print(f"| {'AB'[fold]} -> {'BA'[fold]} | {label} ({u['model_id']}) | "
-                  f"{u['threshold']:.4f} | {u['events_speech']} / {u['events_music']} "
-                  f"({u['fa_all']}) | {p['events_speech'] + p['events_music']} | "
+            played = p["events_speech"] + p["events_music"] if p else ""
+            print(f"| {'AB'[fold]} -> {'BA'[fold]} | {label.replace('_', ' ')} "
+                  f"({u['model_id']}) | {u['threshold']:.4f} | {u['events_speech']} / "
+                  f"{u['events_music']} ({u['fa_all']}) | {played} | "
                   f"{100 * u['frr_clean']:.1f} / {100 * u['frr_noisy']:.1f} % |")
     print(f"\nunseen false accepts over the folds: {totals['before']} before, "
-          f"{totals['after']} after")
+          f"{totals['after']} after ({totals['before_at_new_threshold']} for the original "
+          "model at the new thresholds)")
 
 
 def capture_and_improve(args: argparse.Namespace, model_dir: Path,

@@ -78,8 +78,8 @@ def render_report(m: ModelManifest) -> str:
           if m.data_stats.get("negatives_thin") else []),
         *(["> **Partial negatives**: the negative store was still being built when this "
            "model was trained (" + str(m.data_stats.get("negative_store_stage") or "building")
-           + "): expect more false wakes than a model trained on the full store. Retrain once "
-           "it is ready (`wakebuilder cache info`).", ""]
+           + "): expect more false wakes and more misses than from a model trained on the "
+           "full store. Retrain once it is ready (`wakebuilder cache info`).", ""]
           if m.data_stats.get("negatives_partial") else []),
         "## What to expect", "",
         f"- False wakes: {describe_heldout(mt)}",

@@ -87,9 +87,9 @@ def note_partial_store(state: JobState, layout: DataLayout, hours: float) -> Non
     state.notes.insert(0, f"Partial negatives: the negative store was still being built when "
                        f"this job started ({build.get('stage', 'building')}), so this model "
                        f"learnt from {hours:.1f} h of negative audio, not the ~25 h of a full "
-                       "store, and will false-wake more often than a model trained on all of "
-                       "it. Retrain once `wakebuilder cache info` (or the Train page) says "
-                       "the store is ready.")
+                       "store: expect more false wakes and more missed wake words than from a "
+                       "model trained on all of it. Retrain once `wakebuilder cache info` "
+                       "(or the Train page) says the store is ready.")
 
 
 def build_dataset(state: JobState, neg: NegativeSource, train_user: list[Samples],

@@ -219,7 +219,7 @@ async function showResults(status) {
   thin.textContent = stats.negatives_thin
     ? `Thin negatives: this model saw only ${Number(stats.natural_speech_hours || 0).toFixed(2)} h of natural speech among its negatives, so it will likely false-wake more often on real speech and music than its figures suggest. Retrain once the real negatives are ready (the Train page says when).`
     : stats.negatives_partial
-      ? "Partial negatives: the real negatives were still being prepared when this model was trained, so it learnt from part of them and will likely false-wake more often than a model trained on all of them. Retrain once they are ready (the Train page says when)."
+      ? "Partial negatives: the real negatives were still being prepared when this model was trained, so it learnt from part of them: expect more false wakes and more missed wake words than from a model trained on all of them. Retrain once they are ready (the Train page says when)."
       : "";
   const notes = $("res-notes");
   clear(notes);
