@@ -11,11 +11,18 @@ CPU-heavy for 20+ minutes on 2 cores: run it only on a quiet machine, never on t
 own data directory.
 
     python benchmarks/first_run.py [--data-dir /tmp/wb-first-run] [--timeout-min 60]
+        [--snapshot DIR]
+
+``--snapshot DIR`` keeps what was committed when the first slice was complete as a data
+directory; to train the development benchmark on it, link the benchmark's evaluation source
+in (``cp -al data/negative/corpus/bass DIR/negative/corpus/``: the benchmark excludes it from
+training and needs its files) and run ``dev_benchmark.py --data-dir DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import shlex
@@ -87,7 +94,12 @@ def snapshot(data: Path, dest: Path) -> None:
             try:
                 if path.is_file():
                     (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-                    os.link(path, dest / rel)
+                    try:
+                        os.link(path, dest / rel)
+                    except OSError as exc:
+                        if exc.errno != errno.EXDEV:
+                            raise
+                        shutil.copy2(path, dest / rel)  # another file system
             except FileNotFoundError:
                 continue  # moved by the fetch meanwhile
 
