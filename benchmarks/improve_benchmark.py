@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -185,30 +186,46 @@ def scratch_data_dir(data_dir: Path, model_dir: Path) -> Path:
     return root
 
 
-def measure(model_dir: Path, negatives: dict[str, list[tuple[np.ndarray, np.ndarray]]],
-            heldout: list[Path], backgrounds: list[np.ndarray],
-            threshold: float | None = None) -> dict[str, Any]:
-    """FA/h per kind (on the units' embeddings) and FRR clean / 10 dB of one model at its
-    own threshold (or at ``threshold``)."""
+@dataclass(frozen=True)
+class Scored:
+    """One model and its score peaks on the word's held-out clips (clean and at 10 dB SNR):
+    computed once per model, measured at any threshold."""
+
+    manifest: ModelManifest
+    model: WakeModel
+    clean: list[float]
+    noisy: list[float]
+
+
+def load_scored(model_dir: Path, heldout: list[Path], backgrounds: list[np.ndarray]) -> Scored:
+    """The model in ``model_dir`` with its held-out peaks."""
     manifest = ModelManifest.model_validate_json(
         (model_dir / f"{model_dir.name}.json").read_text())
     model = WakeModel(model_dir / f"{model_dir.name}.onnx")
     det = manifest.detector
+    return Scored(manifest, model,
+                  positive_peaks(model, det, heldout, backgrounds=None, seed=1),
+                  positive_peaks(model, det, heldout, backgrounds=backgrounds, seed=2))
+
+
+def measure(scored: Scored, negatives: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+            threshold: float | None = None) -> dict[str, Any]:
+    """FA/h per kind (on the units' embeddings) and FRR clean / 10 dB of one model at its
+    own threshold (or at ``threshold``)."""
+    manifest, det = scored.manifest, scored.manifest.detector
     threshold = manifest.threshold if threshold is None else threshold
     row: dict[str, Any] = {"model_id": manifest.id, "threshold": threshold}
     every = []
     for kind, pieces in negatives.items():
-        scored = [smoothed_scores(frame_scores(emb[CONTEXT_FRAMES:], model.score), det)
-                  for _, emb in pieces]
-        every += scored
-        row[f"fa_{kind}"] = round(fa_per_hour(scored, threshold, det), 3)
-        row[f"events_{kind}"] = sum(count_events(s, threshold, det.refractory_ms)
-                                    for s in scored)
+        streams = [smoothed_scores(frame_scores(emb[CONTEXT_FRAMES:], scored.model.score), det)
+                   for _, emb in pieces]
+        every += streams
+        row[f"fa_{kind}"] = round(fa_per_hour(streams, threshold, det), 3)
+        row[f"events_{kind}"] = sum(count_events(x, threshold, det.refractory_ms)
+                                    for x in streams)
     row["fa_all"] = round(fa_per_hour(every, threshold, det), 3)
-    clean = positive_peaks(model, det, heldout, backgrounds=None, seed=1)
-    noisy = positive_peaks(model, det, heldout, backgrounds=backgrounds, seed=2)
-    row["frr_clean"] = round(frr(clean, threshold), 4)
-    row["frr_noisy"] = round(frr(noisy, threshold), 4)
+    row["frr_clean"] = round(frr(scored.clean, threshold), 4)
+    row["frr_noisy"] = round(frr(scored.noisy, threshold), 4)
     return row
 
 
@@ -255,17 +272,19 @@ def main() -> None:
                               "eval_source": EVAL_SOURCE, "train_seconds": train_wall,
                               "hours": [{k: round(hours(v), 3) for k, v in h.items()}
                                         for h in halves_ab], "folds": []}
+    original = load_scored(model_dir, heldout, backgrounds)
     for fold in range(args.folds):
         played, unseen = halves_ab[fold], halves_ab[1 - fold]
         row = capture_and_improve(args, model_dir, played, fold)
         if row.get("new_dir") is not None:
             new_dir = Path(row.pop("new_dir"))
+            improved = load_scored(new_dir, heldout, backgrounds)
             for name, negatives in (("unseen", unseen), ("played", played)):
-                row[f"before_{name}"] = measure(model_dir, negatives, heldout, backgrounds)
-                row[f"after_{name}"] = measure(new_dir, negatives, heldout, backgrounds)
+                row[f"before_{name}"] = measure(original, negatives)
+                row[f"after_{name}"] = measure(improved, negatives)
             # the control: how much of the change the new threshold alone would make
             row["before_at_new_threshold_unseen"] = measure(
-                model_dir, unseen, heldout, backgrounds, row["after_unseen"]["threshold"])
+                original, unseen, row["after_unseen"]["threshold"])
             for src, name in ((new_dir, "improved"),
                               (new_dir.parents[1] / "captures", "captures")):
                 kept = args.out / f"{name}_fold{fold}"  # for a look afterwards
