@@ -285,9 +285,8 @@ def main() -> None:
             # the control: how much of the change the new threshold alone would make
             row["before_at_new_threshold_unseen"] = measure(
                 original, unseen, row["after_unseen"]["threshold"])
-            for src, name in ((new_dir, "improved"),
-                              (new_dir.parents[1] / "captures", "captures")):
-                kept = args.out / f"{name}_fold{fold}"  # for a look afterwards
+            for src in (new_dir, new_dir.parents[1] / "captures"):
+                kept = args.out / f"fold{fold}" / src.name  # for a look afterwards
                 shutil.rmtree(kept, ignore_errors=True)
                 shutil.copytree(src, kept)
             shutil.rmtree(new_dir.parents[1], ignore_errors=True)
