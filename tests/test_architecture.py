@@ -13,7 +13,8 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "wakebuilder"
 
 LAYERS: list[set[str]] = [
-    {"wakebuilder", "errors"},  # the package root (__version__) and the error hierarchy
+    {"wakebuilder", "errors", "processes"},  # the package root (__version__), the error
+    # hierarchy, child-process helpers
     {"audio", "augment", "synthesis", "features", "wakeword"},
     {"detection"},
     {"training"},

@@ -13,6 +13,7 @@ unless the request accepts that.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,9 +45,14 @@ from wakebuilder.pipeline.speech import synthesize
 from wakebuilder.pipeline.state import JobState
 from wakebuilder.training import data as D
 from wakebuilder.training.config import DataPlan, TrainConfig
-from wakebuilder.training.ensemble import TrainedModel
+from wakebuilder.training.ensemble import TrainedModel, train_heads
 from wakebuilder.training.head import AveragedHeads, HeadConfig, count_params
-from wakebuilder.training.loop import TrainingData, classification_metrics, predict, train_head
+from wakebuilder.training.loop import (
+    EpochResult,
+    TrainingData,
+    classification_metrics,
+    predict,
+)
 from wakebuilder.training.mining import mine_top_k
 from wakebuilder.training.progress import (
     CancelCheck,
@@ -279,17 +285,22 @@ def run_improve(request: ImproveRequest, layout: DataLayout, *,
         "hard_negative_ratio": max(cfg.hard_negative_ratio, plan.finetune_min_hard_ratio)})
     head_cfg = HeadConfig(**{k: v for k, v in old.head_config.items() if k != "n_heads"})
     n_heads = len(heads.heads)
-    tuned = []
-    for i, head in enumerate(heads.heads):
-        def on_epoch(r: Any, i: int = i) -> None:
-            state.history.append({"head": i, **r.to_dict(), "stage": "improve"})
-            state.report("Training classifier", (i * opts.epochs + r.epoch) / (
-                n_heads * opts.epochs), f"head {i + 1}/{n_heads} epoch {r.epoch}: val_loss "
-                f"{r.val_loss:.4f}", current_epoch=r.epoch, total_epochs=opts.epochs)
+    reached = [0] * n_heads  # the heads train side by side when two threads are allowed
 
-        tuned.append(train_head(data, ft_cfg, head_cfg, seed=opts.seed * 1000 + 900 + i,
-                                on_epoch=on_epoch, should_cancel=state.should_cancel,
-                                init=head)[0])
+    def hook(i: int) -> Callable[[EpochResult], None]:
+        def on_epoch(r: EpochResult) -> None:
+            state.history.append({"head": i, **r.to_dict(), "stage": "improve"})
+            reached[i] = r.epoch
+            state.report("Training classifier", sum(reached) / (n_heads * opts.epochs),
+                         f"head {i + 1}/{n_heads} epoch {r.epoch}: val_loss "
+                         f"{r.val_loss:.4f}", current_epoch=r.epoch, total_epochs=opts.epochs)
+        return on_epoch
+
+    tuned = train_heads(data, ft_cfg, head_cfg,
+                        [opts.seed * 1000 + 900 + i for i in range(n_heads)], hook=hook,
+                        should_cancel=state.should_cancel, inits=list(heads.heads),
+                        workers=state.threads)
+    state.history.sort(key=lambda h: (h.get("head", 0), h.get("epoch", 0)))
     new_model = AveragedHeads(tuned).eval()
     acc, prec, rec, f1 = classification_metrics(predict(new_model, val_x), val_y)
     state.stats.update(improve_exact_windows=int(len(x_fw_exact)),

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -39,6 +38,7 @@ from wakebuilder.negstore.generated import add_generated
 from wakebuilder.negstore.paths import NegativePaths, store_root
 from wakebuilder.negstore.status import READY, StatusWriter
 from wakebuilder.negstore.store import NegativeStore
+from wakebuilder.processes import exit_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -105,20 +105,6 @@ def _default_fetch(corpus_dir: Path, ids: list[str]) -> dict[str, str]:
     from wakebuilder.corpus.fetch import fetch_corpus
 
     return dict(fetch_corpus(corpus_dir, sources=ids).failures)
-
-
-def exit_with_parent(parent: int, interval: float = 1.0) -> threading.Thread:
-    """Exit this process (``os._exit``) as soon as ``parent`` is no longer its parent: a
-    build killed without the chance to stop its fetch process leaves no download running."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(interval)
-        os._exit(1)
-
-    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
-    thread.start()
-    return thread
 
 
 def _fetch_process(corpus_dir: str, waves: list[list[str]], marker: str, parent: int) -> None:

@@ -8,6 +8,7 @@ streaming chunking of the runtime (one mel call per 80 ms frame).
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -103,19 +104,39 @@ def windows_from_clips(frontend: FeatureFrontend, clips: Sequence[Samples], n_st
                        clean: bool = False, batch: int = 64,
                        should_cancel: Callable[[], bool] | None = None,
                        progress: Callable[[int], None] | None = None) -> Windows:
-    """``n_streams`` augmented streams drawn round-robin from ``clips``, as windows."""
+    """``n_streams`` augmented streams drawn round-robin from ``clips``, as windows.
+
+    The features of one batch are computed on a helper thread (whose embedding runs on the
+    front end's threads) while this thread augments the next batch, so augmentation no longer
+    waits for the embedding and the other way round. ``rng`` is only drawn from here, in the
+    same order as without the overlap: the windows are the same bit for bit."""
     if not clips or n_streams <= 0:
         return np.zeros((0, WINDOW_FRAMES, 96), np.float32)
     order = np.resize(rng.permutation(len(clips)), n_streams)
-    parts = []
-    for start in range(0, n_streams, batch):
-        if should_cancel is not None and should_cancel():
-            raise CancelledError("training was cancelled")
-        idx = order[start:start + batch]
-        streams = [make_stream(clips[i], rng, aug, clean=clean) for i in idx]
-        parts.append(stream_windows(frontend, streams))
-        if progress is not None:
-            progress(min(start + batch, n_streams))
+    parts: list[Windows] = []
+    pending: cf.Future[Windows] | None = None
+    done = 0
+    with cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="features") as pool:
+        try:
+            for start in range(0, n_streams, batch):
+                if should_cancel is not None and should_cancel():
+                    raise CancelledError("training was cancelled")
+                idx = order[start:start + batch]
+                streams = [make_stream(clips[i], rng, aug, clean=clean) for i in idx]
+                if pending is not None:
+                    parts.append(pending.result())
+                    if progress is not None:
+                        progress(done)
+                pending = pool.submit(stream_windows, frontend, streams)
+                done = min(start + batch, n_streams)
+            if pending is not None:
+                parts.append(pending.result())
+                pending = None
+                if progress is not None:
+                    progress(done)
+        finally:
+            if pending is not None:
+                pending.cancel()
     return np.concatenate(parts)
 
 

@@ -151,7 +151,7 @@ def test_the_fetch_process_exits_when_the_build_is_killed() -> None:
     import sys
     import time
 
-    child = ("import os, time; from wakebuilder.negstore.progressive import exit_with_parent; "
+    child = ("import os, time; from wakebuilder.processes import exit_with_parent; "
              "exit_with_parent(os.getppid(), 0.05); time.sleep(60)")
     parent = subprocess.Popen(
         [sys.executable, "-c", "import subprocess, sys, time; c = subprocess.Popen("

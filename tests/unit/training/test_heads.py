@@ -114,3 +114,20 @@ def test_average_states_is_the_elementwise_mean() -> None:
     mean = average_states([a, b])
     assert torch.equal(mean["w"], torch.tensor([2.0, 4.0]))
     assert torch.equal(mean["b"], torch.tensor([0.5]))
+
+
+def test_fast_dropout_rate_scale_and_eval_identity() -> None:
+    import torch
+
+    from wakebuilder.training.head import FastDropout
+
+    torch.manual_seed(0)
+    drop = FastDropout(0.5)
+    x = torch.ones(200_000)
+    y = drop(x)
+    kept = y != 0
+    assert abs(float(kept.float().mean()) - 0.5) < 0.01
+    assert torch.all(y[kept] == 2.0)  # inverted dropout keeps the expectation
+    drop.eval()
+    assert drop(x) is x
+    assert FastDropout(0.0).train()(x) is x
