@@ -139,7 +139,7 @@ class DataPlan(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    recipe_version: int = Field(default=2, ge=1, le=1000,
+    recipe_version: int = Field(default=4, ge=1, le=1000,
                                 description="The recipe generation the defaults come from")
 
     # Speech synthesis
@@ -222,7 +222,7 @@ class DataPlan(BaseModel):
                     "calibration audio: audio of other kinds (other speakers, rooms, words) "
                     "false-accepts several times more often than the audio that chose it")
     threshold_logit_margin: float = Field(
-        default=0.15, ge=0.0, le=5.0,
+        default=0.3, ge=0.0, le=5.0,
         description="Then the threshold is raised by this much in logit units above the "
                     "loudest calibration event it lets through or stops (a margin for the few "
                     "events that decide it)")
@@ -254,7 +254,7 @@ class DataPlan(BaseModel):
         return max(self.min_validation_positives,
                    cfg.target_positive_samples // self.validation_positive_divisor)
 
-RECIPE_VERSION = 2
+RECIPE_VERSION = 4
 RECIPE_V1: dict[str, object] = {"recipe_version": 1, "checkpoint_average": 1,
                                 "train_on_all_recordings": False,
                                 "threshold_unseen_factor": 1.0, "threshold_logit_margin": 0.0}

@@ -52,3 +52,21 @@ def test_nothing_above_min_score_and_k_zero() -> None:
 def test_cancel() -> None:
     with pytest.raises(CancelledError):
         mine_top_k(_score, _streams(), 5, should_cancel=lambda: True)
+
+
+def test_small_batches_and_cuts_match_brute_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wakebuilder.training import mining
+
+    monkeypatch.setattr(mining, "CHUNK_WINDOWS", 7)  # many batches, many cut-backs
+    rng = np.random.default_rng(3)
+    streams = [rng.uniform(0, 1, (int(n), 96)).astype(np.float32)
+               for n in rng.integers(10, 60, 40)]
+    calls: list[int] = []
+
+    def score(x: np.ndarray) -> np.ndarray:
+        calls.append(len(x))
+        return _score(x)
+
+    mined = mine_top_k(score, streams, 6, stride=1, min_score=0.05)
+    assert sorted(_score(mined).tolist()) == pytest.approx(_brute_force(streams, 6, 1, 0.05))
+    assert max(calls) < 7 + 60  # a batch is at most one stream's windows past the chunk size
