@@ -26,9 +26,9 @@ def mine_top_k(score: ScoreFn, streams: Iterable[np.ndarray], k: int, *, stride:
 
     Windows start every ``stride`` frames; fewer than ``k`` come back when fewer score above
     ``min_score``; equal scores keep the earlier window; they come back lowest score first.
-    Windows are scored in batches of about :data:`CHUNK_WINDOWS` across streams; candidates are kept in a list and cut back to
-    the best ``k`` whenever they pass ``2 k``, so memory stays near ``2 k`` windows plus one
-    batch whatever the streams' length.
+    Windows are scored in batches of about :data:`CHUNK_WINDOWS` across streams; candidates
+    are kept in a list and cut back to the best ``k`` whenever they pass ``2 k``, so memory
+    stays near ``2 k`` windows plus one batch whatever the streams' length.
     """
     empty = np.zeros((0, WINDOW_FRAMES, EMBEDDING_DIM), np.float32)
     if k <= 0:
