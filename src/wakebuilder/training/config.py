@@ -133,9 +133,9 @@ class DataPlan(BaseModel):
     the pipeline uses besides the :class:`TrainConfig` options. Recorded in the manifest as
     ``recipe``; the defaults are today's recipe (version :data:`RECIPE_VERSION`); a recipe
     recorded before a field existed reads as that field's earlier value
-    (:meth:`from_record`). The same config, recipe, recordings and seed give the same weights
-    bit for bit, with the default engines too: every synthesised clip depends only on the
-    seed and its place in the plan."""
+    (:meth:`from_record`). The same config, recipe, recordings, seed and thread count give the
+    same weights bit for bit, with the default engines too: every synthesised clip depends
+    only on the seed and its place in the plan."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

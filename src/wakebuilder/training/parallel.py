@@ -3,8 +3,10 @@ thread each.
 
 A head's training step is small (a batch of 32 windows), so a second intra-op thread gains
 almost nothing on it, while two heads in two processes keep both cores busy. A child trains
-with one thread, exactly as a serial job with ``threads=1`` does, so the weights are the same
-bit for bit whichever way the heads ran. Children are forked (they inherit the training
+with one thread, exactly as a serial one-thread run of the same stage does, so a head's
+weights are the same bit for bit whichever way the heads ran (the job's other steps, mining
+for one, run on the job's threads, so a whole job with 2 threads can differ slightly from one
+with 1). Children are forked (they inherit the training
 windows and the negative store's memory map without copying), report every epoch to the
 parent through a queue, and exit when the parent dies; the parent polls for cancellation and
 terminates them when asked.
