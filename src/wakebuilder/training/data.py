@@ -114,29 +114,26 @@ def windows_from_clips(frontend: FeatureFrontend, clips: Sequence[Samples], n_st
         return np.zeros((0, WINDOW_FRAMES, 96), np.float32)
     order = np.resize(rng.permutation(len(clips)), n_streams)
     parts: list[Windows] = []
-    pending: cf.Future[Windows] | None = None
-    done = 0
+    pending: tuple[cf.Future[Windows], int] | None = None  # a batch's features, streams done
+
+    def collect() -> None:
+        future, done = pending  # type: ignore[misc]
+        parts.append(future.result())
+        if progress is not None:
+            progress(done)
+
     with cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="features") as pool:
-        try:
-            for start in range(0, n_streams, batch):
-                if should_cancel is not None and should_cancel():
-                    raise CancelledError("training was cancelled")
-                idx = order[start:start + batch]
-                streams = [make_stream(clips[i], rng, aug, clean=clean) for i in idx]
-                if pending is not None:
-                    parts.append(pending.result())
-                    if progress is not None:
-                        progress(done)
-                pending = pool.submit(stream_windows, frontend, streams)
-                done = min(start + batch, n_streams)
+        for start in range(0, n_streams, batch):
+            if should_cancel is not None and should_cancel():
+                raise CancelledError("training was cancelled")
+            streams = [make_stream(clips[i], rng, aug, clean=clean)
+                       for i in order[start:start + batch]]
             if pending is not None:
-                parts.append(pending.result())
-                pending = None
-                if progress is not None:
-                    progress(done)
-        finally:
-            if pending is not None:
-                pending.cancel()
+                collect()
+            pending = (pool.submit(stream_windows, frontend, streams),
+                       min(start + batch, n_streams))
+        if pending is not None:
+            collect()
     return np.concatenate(parts)
 
 
