@@ -2,11 +2,13 @@
 
 Measures (wall and CPU milliseconds per frame):
 - the mel model called once per streaming frame (1760 samples, as the runtime does);
-- the embedding model alone, for thread counts and batch sizes;
+- the embedding model alone, for thread counts and batch sizes, window by window (the live
+  detector's layout) and as sliding passes over runs of mel frames (training data and the
+  negative store), with the outputs per pass;
 - the whole front end (``embed_stream``) over many clips: one process with 1 or 2 threads,
   against two processes with one thread each;
-- a training job's feature extraction (``stream_windows`` of 26-frame streams), with the
-  former layout (one session on two intra-op threads, batches of 1,024) and the current one.
+- a training job's feature extraction (``stream_windows`` of 26-frame streams), window by
+  window (the layout until the sliding pass) and as it runs now.
 
     python benchmarks/frontend_cost.py [--seconds 120] [--clips 60] [--streams 512]
 """
@@ -24,6 +26,7 @@ import time
 import numpy as np
 
 from wakebuilder.audio.format import FRAME_SAMPLES, SAMPLE_RATE
+from wakebuilder.features import frontend as frontend_module
 from wakebuilder.features.frontend import (
     MEL_CONTEXT_SAMPLES,
     FeatureFrontend,
@@ -70,6 +73,18 @@ def embedding_only(layout: str, batch: int, windows: np.ndarray) -> tuple[float,
     return timed(lambda: fe.embed(windows), len(windows))
 
 
+def sliding_only(threads: int, outputs: int, mel: np.ndarray, n: int) -> tuple[float, float]:
+    """The embedding model as sliding passes of ``outputs`` embeddings over one long run."""
+    fe = FeatureFrontend(threads)
+    frontend_module.SLIDE_OUTPUTS = outputs
+    try:
+        fe.embed_mel(mel[:76 + 8 * 63])  # warm up
+        return timed(lambda: fe.embed_mel(mel), n)
+    finally:
+        frontend_module.SLIDE_OUTPUTS = SLIDE_DEFAULT
+
+
+SLIDE_DEFAULT = frontend_module.SLIDE_OUTPUTS
 _clips: list[np.ndarray] = []
 
 
@@ -107,11 +122,12 @@ def training_windows(streams: list[np.ndarray], layout: str) -> tuple[float, flo
     """(wall ms, CPU ms) per stream of a training job's ``stream_windows`` call."""
     from wakebuilder.training.data import stream_windows
 
-    if layout == "before (2 intra-op threads, batch 1024)":
-        fe = FeatureFrontend(1, embed_batch=1024)
-        fe._emb = _session(model_paths()[1], 2)
-    else:
-        fe = FeatureFrontend(2)
+    fe = FeatureFrontend(2)
+    if layout.startswith("window by window"):
+        def by_window(mels: list[np.ndarray]) -> list[np.ndarray]:
+            return [fe.embed(np.stack([m[8 * k:8 * k + 76] for k in range((len(m) - 76) // 8 + 1)]))
+                    for m in mels]
+        fe.embed_mels = by_window  # type: ignore[method-assign]
     stream_windows(fe, streams[:4])
     return timed(lambda: stream_windows(fe, streams), len(streams))
 
@@ -136,13 +152,20 @@ def main() -> None:
             wall, cpu = embedding_only(layout, batch, windows)
             print(f"embedding, {layout}, batch {batch:4d}: {wall:.3f} ms wall, "
                   f"{cpu:.3f} ms CPU per frame")
+    mel = fe.mel_span(x)
+    for threads in (1, 2):
+        for outputs in (64, 256, 1024, 4096):
+            wall, cpu = sliding_only(threads, outputs, mel, len(windows))
+            print(f"embedding, sliding passes of {outputs:4d} outputs, {threads} Python "
+                  f"thread(s): {wall:.3f} ms wall, {cpu:.3f} ms CPU per frame")
     clips = [speechlike(5.0, s) for s in range(args.clips)]
     for processes, threads in ((1, 1), (1, 2), (2, 1)):
         rtf = whole_front_end(clips, processes, threads)
         print(f"embed_stream, {processes} process(es) x {threads} Python thread(s): "
               f"{rtf:.1f}x real time ({1000 * 0.08 / rtf:.3f} ms wall per frame)")
     streams = [speechlike(26 * 0.08, 100 + s) for s in range(args.streams)]
-    for layout in ("before (2 intra-op threads, batch 1024)", "now (2 Python threads, batch 32)"):
+    for layout in ("window by window (2 Python threads, batch 32)",
+                   "now (sliding passes, 2 Python threads)"):
         wall, cpu = training_windows(streams, layout)
         print(f"training stream_windows, {layout}: {wall:.2f} ms wall, {cpu:.2f} ms CPU "
               "per 26-frame stream")

@@ -8,7 +8,16 @@ Convention (the one openWakeWord runtimes use, so exported heads load there unch
 - the mel buffer starts as ``ones((76, 32))`` and each frame yields one 96-value embedding of
   the newest 76 mel frames.
 :class:`StreamingFeatures` and :meth:`FeatureFrontend.embed_stream` implement exactly this, the
-first for live audio, the second (batched embedding calls) for training data.
+first for live audio, the second for training data and the negative store.
+
+The embedding model is convolutional along time with "valid" padding and a total time
+stride of 8 mel frames, exactly one frame's hop. So the embeddings of a run of consecutive
+windows are also the outputs of ONE pass over the mel frames they span
+(:func:`sliding_model`, used by :meth:`FeatureFrontend.embed_mel`): each output sees only its
+own 76 mel frames, is bit-identical to the window-by-window result
+(``tests/unit/core/test_frontend_sliding.py``), and costs about an eighth of the CPU, because
+the 68 mel frames neighbouring windows share are no longer convolved again for each window
+(``benchmarks/frontend_cost.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +26,15 @@ import concurrent.futures as cf
 import importlib.resources
 import os
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import onnx
 import onnxruntime as ort
+from onnx import helper, numpy_helper
 
 from wakebuilder.audio.format import FRAME_SAMPLES, Samples, to_int16
 from wakebuilder.errors import EngineUnavailableError
@@ -36,6 +48,9 @@ MEL_FRAMES_PER_EMBEDDING = 76
 MEL_FRAMES_PER_FRAME = 8
 EMBED_BATCH = 32
 """Windows per embedding call (smaller batches stay in cache: less CPU per frame)."""
+SLIDE_OUTPUTS = 256
+"""Most embeddings one sliding pass computes (longer runs are split into overlapping passes:
+64-512 outputs per pass cost the least CPU per frame; 4,096 cost 60 % more)."""
 
 Embeddings = npt.NDArray[np.float32]
 
@@ -54,12 +69,52 @@ def model_paths() -> tuple[Path, Path]:
     return mel, emb
 
 
-def _session(path: Path, threads: int) -> ort.InferenceSession:
+def _options(threads: int) -> ort.SessionOptions:
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.add_session_config_entry("mlas.disable_kleidiai", "1")
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    return so
+
+
+def _session(path: Path, threads: int) -> ort.InferenceSession:
+    return ort.InferenceSession(str(path), _options(threads), providers=["CPUExecutionProvider"])
+
+
+@lru_cache(maxsize=2)
+def sliding_model(path: Path) -> bytes:
+    """The embedding model with a free time axis: input ``(N, T, 32, 1)`` mel frames, output
+    ``(N, (T - 76) // 8 + 1, 96)``, output ``k`` being the embedding of frames
+    ``8k .. 8k + 75``. The graph edit changes only the two reshapes at its ends (checked:
+    the layers between them must be the convolutional stack with valid time padding)."""
+    model = onnx.load(str(path))
+    graph = model.graph
+    first, last = graph.node[0], graph.node[-1]
+    inits = {i.name: i for i in graph.initializer}
+    if (first.op_type != "Reshape" or last.op_type != "Reshape"
+            or first.input[1] not in inits or any(
+                n.op_type not in ("Conv", "LeakyRelu", "Max", "MaxPool")
+                for n in graph.node[1:-1])):
+        raise EngineUnavailableError("the embedding model is not the expected convolutional "
+                                     "stack", {"engine": "features", "path": str(path)})
+    inits[first.input[1]].CopyFrom(numpy_helper.from_array(
+        np.array([0, 1, -1, MEL_BINS], np.int64), first.input[1]))
+    graph.node.remove(last)
+    graph.initializer.remove(inits[last.input[1]])
+    graph.initializer.append(numpy_helper.from_array(
+        np.array([0, -1, EMBEDDING_DIM], np.int64), "sliding_shape"))
+    graph.node.extend([
+        helper.make_node("Transpose", [last.input[0]], ["sliding_nhwc"], perm=[0, 2, 3, 1]),
+        helper.make_node("Reshape", ["sliding_nhwc", "sliding_shape"], ["embeddings"])])
+    dim = graph.input[0].type.tensor_type.shape.dim[1]
+    dim.ClearField("dim_value")
+    dim.dim_param = "mel_frames"
+    del graph.output[:]
+    graph.output.append(helper.make_tensor_value_info(
+        "embeddings", onnx.TensorProto.FLOAT, ["batch", "frames", EMBEDDING_DIM]))
+    del graph.value_info[:]
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
 
 
 class FeatureFrontend:
@@ -78,6 +133,8 @@ class FeatureFrontend:
         self._workers = max(1, threads)
         self._mel = _session(mel_path, 1)
         self._emb = _session(emb_path, 1)
+        self._slide = ort.InferenceSession(sliding_model(emb_path), _options(1),
+                                           providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()
         self._pool: tuple[int, cf.ThreadPoolExecutor] | None = None
 
@@ -92,6 +149,41 @@ class FeatureFrontend:
     def _embed_batch_run(self, batch: npt.NDArray[np.float32]) -> Embeddings:
         out = self._emb.run(None, {"input_1": batch[:, :, :, None].astype(np.float32)})[0]
         return np.asarray(out, np.float32).reshape(-1, EMBEDDING_DIM)
+
+    def _slide_run(self, mel: npt.NDArray[np.float32]) -> Embeddings:
+        out = self._slide.run(None, {"input_1": mel[None, :, :, None].astype(np.float32)})[0]
+        return np.asarray(out[0], np.float32)
+
+    def embed_mels(self, mels: Sequence[npt.NDArray[np.float32]]) -> list[Embeddings]:
+        """The embeddings ``(n_i, 96)`` of every run of consecutive windows, each given as the
+        mel frames ``(76 + 8 (n_i - 1), 32)`` it spans (see :func:`sliding_model`); equal bit
+        for bit to :meth:`embed` of its ``n_i`` windows. Passes of at most
+        :data:`SLIDE_OUTPUTS` outputs run on this front end's threads."""
+        span = MEL_FRAMES_PER_EMBEDDING + MEL_FRAMES_PER_FRAME * (SLIDE_OUTPUTS - 1)
+        passes: list[npt.NDArray[np.float32]] = []
+        counts: list[int] = []
+        for mel in mels:
+            n = windows_in(len(mel))
+            counts.append(n)
+            for k in range(0, n, SLIDE_OUTPUTS):
+                start = k * MEL_FRAMES_PER_FRAME
+                passes.append(mel[start:start + span])
+        if self._workers > 1 and len(passes) > 1:
+            parts = list(self._executor().map(self._slide_run, passes))
+        else:
+            parts = [self._slide_run(p) for p in passes]
+        out: list[Embeddings] = []
+        at = 0
+        for n in counts:
+            k = -(-n // SLIDE_OUTPUTS)
+            out.append(np.concatenate(parts[at:at + k]) if k else
+                       np.zeros((0, EMBEDDING_DIM), np.float32))
+            at += k
+        return out
+
+    def embed_mel(self, mel: npt.NDArray[np.float32]) -> Embeddings:
+        """The embeddings of the consecutive windows that mel frames ``(T, 32)`` span."""
+        return self.embed_mels([mel])[0]
 
     def melspectrogram(self, pcm: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Mel frames ``(T, 32)`` of int16-range float audio, transformed ``x/10 + 2``."""
@@ -138,6 +230,16 @@ class FeatureFrontend:
         idx = ends[:, None] - MEL_FRAMES_PER_EMBEDDING + np.arange(MEL_FRAMES_PER_EMBEDDING)
         return mel[idx]
 
+    def mel_span(self, samples: Samples, last: int | None = None) -> npt.NDArray[np.float32]:
+        """The mel frames spanned by :meth:`mel_windows` (the same windows, as one run:
+        ``(76 + 8 (n - 1), 32)`` for ``n`` windows, ``(0, 32)`` for none)."""
+        mel = self.mel_stream(samples)
+        n_frames = len(samples) // FRAME_SAMPLES
+        n = n_frames if last is None else min(n_frames, max(0, last))
+        if n == 0:
+            return np.zeros((0, MEL_BINS), np.float32)
+        return mel[len(mel) - MEL_FRAMES_PER_EMBEDDING - (n - 1) * MEL_FRAMES_PER_FRAME:]
+
     def embed_stream(self, samples: Samples, last: int | None = None) -> Embeddings:
         """Embeddings ``(n_frames, 96)``: one per complete 1280-sample frame, from reset.
 
@@ -145,7 +247,7 @@ class FeatureFrontend:
         produces for the same audio; a trailing partial frame is ignored. ``last`` computes
         only the embeddings of the last ``last`` frames.
         """
-        return self.embed(self.mel_windows(samples, last))
+        return self.embed_mel(self.mel_span(samples, last))
 
     def new_stream(self) -> StreamingFeatures:
         """Fresh per-stream state that shares this front end's models."""
@@ -189,6 +291,13 @@ class StreamingFeatures:
 def get_frontend(threads: int = 1) -> FeatureFrontend:
     """The process-wide front end for a thread count (models load once)."""
     return FeatureFrontend(threads)
+
+
+def windows_in(mel_frames: int) -> int:
+    """How many embedding windows ``mel_frames`` consecutive mel frames span."""
+    if mel_frames < MEL_FRAMES_PER_EMBEDDING:
+        return 0
+    return (mel_frames - MEL_FRAMES_PER_EMBEDDING) // MEL_FRAMES_PER_FRAME + 1
 
 
 def windows_of(embeddings: Embeddings, *, stride: int = 1) -> npt.NDArray[np.float32]:

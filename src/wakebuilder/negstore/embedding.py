@@ -28,6 +28,7 @@ from wakebuilder.features.frontend import (
     WINDOW_FRAMES,
     FeatureFrontend,
     get_frontend,
+    windows_in,
 )
 
 SEGMENT_SECONDS = 300.0
@@ -141,15 +142,16 @@ long music pieces does not hold gigabytes of windows at once."""
 
 def _mel_of_file(frontend: FeatureFrontend, path: Path
                  ) -> tuple[FileResult, list[np.ndarray], list[tuple[float, int]]]:
-    """A file's mel windows per piece, or the decoding error (and no windows)."""
+    """A file's mel frames per piece (each the run of its windows, see
+    :meth:`FeatureFrontend.mel_span`), or the decoding error (and no frames)."""
     windows: list[np.ndarray] = []
     pieces: list[tuple[float, int]] = []
     try:
         for seg in read_segments(path):
             for piece in split_samples(seg):
-                mel = frontend.mel_windows(pad_short(piece))
+                mel = frontend.mel_span(pad_short(piece))
                 windows.append(mel)
-                pieces.append((len(piece) / SAMPLE_RATE, len(mel)))
+                pieces.append((len(piece) / SAMPLE_RATE, windows_in(len(mel))))
     except InvalidAudioError as exc:
         return (FileResult(error=f"{exc.details.get('reason', 'invalid')}: {exc.message}"),
                 [], [])
@@ -176,8 +178,8 @@ def _run_batched(paths: Sequence[Path], should_stop: Callable[[], bool]
                 at += n
             yield i, result
 
-    def embed(windows: list[np.ndarray]) -> np.ndarray:
-        return frontend.embed(np.concatenate(windows)) if windows else \
+    def embed(mels: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(frontend.embed_mels(mels)) if mels else \
             np.zeros((0, EMBEDDING_DIM), np.float32)
 
     nxt = 0

@@ -93,8 +93,7 @@ def stream_windows(frontend: FeatureFrontend, streams: Sequence[Samples],
                    n_windows: int = WINDOWS_PER_STREAM) -> Windows:
     """``(len(streams) * n_windows, 16, 96)`` windows ending at each stream's last frames."""
     last = WINDOW_FRAMES + n_windows - 1
-    mels = np.stack([frontend.mel_windows(s, last=last) for s in streams])  # (S, last, 76, 32)
-    emb = frontend.embed(mels.reshape(-1, *mels.shape[2:])).reshape(len(streams), last, -1)
+    emb = np.stack(frontend.embed_mels([frontend.mel_span(s, last=last) for s in streams]))
     out = [emb[:, k:k + WINDOW_FRAMES] for k in range(n_windows)]
     return np.stack(out, axis=1).reshape(-1, WINDOW_FRAMES, emb.shape[-1]).astype(np.float32)
 

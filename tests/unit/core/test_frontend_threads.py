@@ -16,9 +16,10 @@ def test_threads_and_batch_sizes_give_identical_embeddings() -> None:
     x = _speechlike(12.0, 0)
     ref = FeatureFrontend(1, embed_batch=1024).embed_stream(x)
     for threads, batch in ((1, 1), (1, 32), (2, 32), (2, 7), (3, 16)):
-        got = FeatureFrontend(threads, embed_batch=batch).embed_stream(x)
-        assert got.shape == ref.shape == (len(x) // 1280, 96)
-        assert np.array_equal(got, ref), (threads, batch)
+        fe = FeatureFrontend(threads, embed_batch=batch)
+        for got in (fe.embed_stream(x), fe.embed(fe.mel_windows(x))):
+            assert got.shape == ref.shape == (len(x) // 1280, 96)
+            assert np.array_equal(got, ref), (threads, batch)
 
 
 def test_threaded_front_end_equals_the_stream() -> None:
