@@ -1,11 +1,14 @@
 """Sources and kinds of negative audio: how a source's kind is guessed, how a mixture's name
-records its components, and the one rule that selects sources (exclusion by exact id or
-``prefix/``)."""
+records its components, and the one rule that selects sources (exclusion by exact id,
+``prefix/``, or a stable share of one source's files, ``source#k/n``)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+
+from wakebuilder.training.config import share_of
 
 KINDS = ("speech", "noise", "music", "tts", "mixture", "other")
 GENERATED_SOURCE = "generated"
@@ -67,19 +70,49 @@ def entry_sources(source: str, name: str) -> tuple[str, ...]:
 
 
 def entry_excluded(source: str, name: str, patterns: Sequence[str]) -> bool:
-    """True when the entry's source, or any component of a mixture, is excluded."""
-    return bool(patterns) and (source_matches(source, patterns) or any(
-        source_matches(c, patterns) for c in entry_sources(source, name)))
+    """True when the entry's source, or any component of a mixture, is excluded, or the entry
+    lies in an excluded share of its source (a mixture with a component whose source has an
+    excluded share is excluded too)."""
+    return bool(patterns) and (
+        _whole_source_matches(source, patterns)
+        or any(_whole_source_matches(c, patterns) for c in entry_sources(source, name))
+        or _share_excludes(source, name, patterns))
 
 
 def entry_selected(source: str, name: str, patterns: Sequence[str]) -> bool:
     """True when the entry's source is selected, or every component of a mixture is."""
-    return source_matches(source, patterns) or (source == MIXTURE_SOURCE and all(
-        source_matches(c, patterns) for c in entry_sources(source, name)))
+    return _whole_source_matches(source, patterns) or (source == MIXTURE_SOURCE and all(
+        _whole_source_matches(c, patterns) for c in entry_sources(source, name)))
+
+
+def file_part(source: str, name: str, parts: int) -> int:
+    """The stable part (of ``parts``) a stored file of ``source`` belongs to."""
+    digest = hashlib.sha256(f"share|{source}|{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") * parts >> 64
+
+
+def _share_excludes(source: str, name: str, patterns: Sequence[str]) -> bool:
+    for pattern in patterns:
+        share = share_of(pattern)
+        if share is None:
+            continue
+        src, k, n = share
+        if source == src and file_part(source, name, n) == k:
+            return True
+        if source == MIXTURE_SOURCE and src in mixture_components(name):
+            return True  # a mixture records its component sources, not their files
+    return False
 
 
 def source_matches(source: str, patterns: Sequence[str]) -> bool:
     """True when ``source`` is named in ``patterns`` exactly, or lies under one of them that
-    ends with ``/`` (``corpus/`` matches every corpus source). The one rule behind
-    ``exclude_negative_sources``: for stored embeddings and for background audio alike."""
+    ends with ``/`` (``corpus/`` matches every corpus source), or (for background audio,
+    which is chosen by source) has a share excluded by a ``source#k/n`` pattern. The one
+    rule behind ``exclude_negative_sources``, for stored embeddings (:func:`entry_excluded`,
+    which applies shares file by file) and for background audio alike."""
+    return any(source == x or (x.endswith("/") and source.startswith(x))
+               or (share_of(x) or ("",))[0] == source for x in patterns)
+
+
+def _whole_source_matches(source: str, patterns: Sequence[str]) -> bool:
     return any(source == x or (x.endswith("/") and source.startswith(x)) for x in patterns)

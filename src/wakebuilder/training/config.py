@@ -3,6 +3,7 @@ the job and in the manifest) and the data recipe (:class:`DataPlan`, in the mani
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -30,6 +31,27 @@ MODEL_TYPE_HELP = (
     "manifest records model_type in training_config and the head it selected in "
     "head_config.kind.")
 """What ``model_type`` means (the API docs and the CLI help show it)."""
+SHARE_PATTERN = re.compile(r"^(?P<source>[^#]+)#(?P<part>[0-9]+)/(?P<parts>[0-9]+)$")
+"""``source#k/n``: the files of ``source`` in part ``k`` of ``n`` stable parts (by a SHA-256
+of the file's name), e.g. ``corpus/bass#1/2`` for one half of that source's files."""
+MAX_SHARE_PARTS = 16
+
+
+def share_of(pattern: str) -> tuple[str, int, int] | None:
+    """``(source, k, n)`` of a ``source#k/n`` pattern; None for a plain source pattern.
+    Raises ValueError for a malformed share (``k`` must be under ``n``, ``n`` at most
+    :data:`MAX_SHARE_PARTS`)."""
+    if "#" not in pattern:
+        return None
+    m = SHARE_PATTERN.match(pattern)
+    if m is None:
+        raise ValueError(f"{pattern!r}: a share of a source is written 'source#k/n'")
+    k, n = int(m["part"]), int(m["parts"])
+    if not 0 <= k < n <= MAX_SHARE_PARTS:
+        raise ValueError(f"{pattern!r}: part k of n needs 0 <= k < n <= {MAX_SHARE_PARTS}")
+    return m["source"], k, n
+
+
 SourceName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SOURCE_CHARS,
                                               pattern=r"^[^\x00-\x1f\x7f]+$")]
 
@@ -91,13 +113,17 @@ class TrainConfig(BaseModel):
         description="Negative sources left out of every split of the negative store (training, "
                     "calibration, held-out evaluation) and of the background audio (e.g. "
                     "'corpus/bass' kept for an evaluation); a trailing '/' excludes a prefix "
-                    "('corpus/' every corpus source), a bare name one source. At most "
+                    "('corpus/' every corpus source), a bare name one source, 'source#k/n' "
+                    "part k of n stable parts of that source's files ('corpus/bass#1/2': "
+                    "half of them; background audio then skips the whole source). At most "
                     f"{MAX_EXCLUDED_SOURCES} names of {MAX_SOURCE_CHARS} characters, "
                     f"{MAX_SOURCES_BYTES} bytes (UTF-8) in all")
 
     @field_validator("exclude_negative_sources")
     @classmethod
     def _sources_total(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            share_of(pattern)  # a malformed 'source#k/n' is refused, never ignored
         total = sum(len(v.encode()) for v in value)
         if total > MAX_SOURCES_BYTES:
             raise ValueError(f"{total} bytes of source names; at most {MAX_SOURCES_BYTES} "

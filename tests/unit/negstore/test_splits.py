@@ -318,3 +318,44 @@ def test_cli_cache_info_shows_hours_by_split_and_kind(tmp_path: Path) -> None:
     assert info["hours_by_split_kind"][HELDOUT]["music"] > 0
     for field in ("available", "chunk_count", "size_mb", "last_built"):  # the reference's
         assert field in info
+
+
+def test_a_share_of_a_source_excludes_those_files_only(tmp_path: Path) -> None:
+    """``source#k/n`` drops the files of part k (a stable hash of the name) from every split,
+    and the whole source from background audio; the split plan and every other file stay."""
+    from wakebuilder.negstore.kinds import entry_excluded, file_part
+
+    paths, _ = fill(tmp_path)
+    plain = open_negatives(paths, rng=np.random.default_rng(0))
+    for source in ("corpus/music-a", "corpus/music-c"):  # a train and a held-out source
+        names = [e.name for e in plain.entries() if e.source == source]
+        parts = {n: file_part(source, n, 2) for n in names}
+        dropped = [n for n, p in parts.items() if p == 1]
+        kept = [n for n, p in parts.items() if p == 0]
+        assert len(names) >= 2
+        neg = open_negatives(paths, rng=np.random.default_rng(0),
+                             exclude_sources=(f"{source}#1/2",))
+        assert neg.heldout_sources == plain.heldout_sources  # the plan is the whole store's
+        for split in SPLITS:
+            got = {(e.source, e.name) for e in neg.entries(split)}
+            want = {(e.source, e.name) for e in plain.entries(split)
+                    if not (e.source == source and e.name in dropped)}
+            assert got == want, split
+        assert sorted(e.name for e in neg.entries() if e.source == source) == sorted(kept)
+        background = {source_of(f, paths.negative_dir) for f in neg.negative_files}
+        assert source not in background
+    assert entry_excluded("mixture", "v1/train/music/000@corpus/bass+corpus/fotaq",
+                          ["corpus/bass#0/3"])
+    assert not entry_excluded("mixture", "v1/train/music/000@corpus/fotaq", ["corpus/bass#0/3"])
+
+
+@pytest.mark.parametrize("pattern", ["corpus/bass#2/2", "corpus/bass#a/2", "corpus/bass#1/17",
+                                     "corpus/bass#1", "#0/2", "corpus/bass#0/2#1/2"])
+def test_a_malformed_share_is_refused(pattern: str) -> None:
+    from pydantic import ValidationError
+
+    from wakebuilder.training.config import TrainConfig
+
+    with pytest.raises(ValidationError, match="source#k/n|k < n"):
+        TrainConfig(exclude_negative_sources=[pattern])
+    assert TrainConfig(exclude_negative_sources=["corpus/bass#1/2"]).exclude_negative_sources
