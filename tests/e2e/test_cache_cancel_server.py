@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = 100  # two batches of 48 files and a few (the embedder checks cancel per file)
+SECONDS = 20
 
 
 @pytest.fixture
@@ -34,7 +35,9 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for i in range(FILES):
-        t = np.arange(32000) / 16000  # 2 s: a batch of 48 files takes seconds to embed
+        # 20 s: a batch of 48 files takes seconds to embed (the sliding embedding passes run
+        # at about 230x real time on 2 cores, so 2 s files were done before a cancel arrived)
+        t = np.arange(SECONDS * 16000) / 16000
         x = 0.05 * rng.standard_normal(len(t)) + 0.1 * np.sin(2 * np.pi * (200 + 7 * i) * t)
         sf.write(folder / f"n{i:03d}.wav", x.astype(np.float32), 16000)
     with socket.socket() as s:
