@@ -224,7 +224,8 @@ def _label_and_improve(page: Any, expect: Any, server: Server, steps: Steps) -> 
             time.monotonic() < deadline):
         time.sleep(1.0)
         status = _get(server, f"/api/train/status/{job_id}")
-    assert status["kind"] == "improve" and status["status"] == "completed", status
+    assert status["kind"] == "improve" and status["status"] == "completed", (
+        status.get("error"), status.get("message"))
     expect(page.locator("#job-status")).to_have_text("completed", timeout=30_000)
     new_id = status["model_id"]
     assert new_id and new_id != "computer"

@@ -136,8 +136,8 @@ def embed_file(path: Path, embed: Embedder) -> FileResult:
 _worker_embed: Embedder | None = None
 BATCH_FILES = 48
 GROUP_WINDOWS = 16_384
-"""A group of files stops growing at this many mel windows (about 160 MB), so a group of
-long music pieces does not hold gigabytes of windows at once."""
+"""A group of files stops growing at this many embedding windows (their mel frames: about
+17 MB), so a group of long music pieces holds a bounded amount of audio at once."""
 
 
 def _mel_of_file(frontend: FeatureFrontend, path: Path

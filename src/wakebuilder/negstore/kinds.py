@@ -110,8 +110,8 @@ def source_matches(source: str, patterns: Sequence[str]) -> bool:
     which is chosen by source) has a share excluded by a ``source#k/n`` pattern. The one
     rule behind ``exclude_negative_sources``, for stored embeddings (:func:`entry_excluded`,
     which applies shares file by file) and for background audio alike."""
-    return any(source == x or (x.endswith("/") and source.startswith(x))
-               or (share_of(x) or ("",))[0] == source for x in patterns)
+    return _whole_source_matches(source, patterns) or any(
+        share[0] == source for share in map(share_of, patterns) if share is not None)
 
 
 def _whole_source_matches(source: str, patterns: Sequence[str]) -> bool:
