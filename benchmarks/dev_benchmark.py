@@ -55,6 +55,7 @@ from wakebuilder.detection.evaluate import (
     count_events,
     fa_per_hour,
     frr,
+    hours_of,
     smoothed_scores,
 )
 from wakebuilder.detection.model import WakeModel
@@ -238,7 +239,7 @@ def evaluate_word(word: str, folder: Path, enrol: list[Path], heldout: list[Path
                           for s in ss],
                "music": scored["music/openclonk"]}
     negs = [s for streams in by_kind.values() for s in streams]
-    hours = sum(len(s) for s in negs) * 0.08 / 3600
+    hours = hours_of(negs)
     clean = positive_peaks(model, det, heldout, backgrounds=None, seed=1)
     noisy = positive_peaks(model, det, heldout, backgrounds=backgrounds, seed=2)
     self_fa = round(fa_per_hour(negs, manifest.threshold, det), 3)
@@ -251,7 +252,7 @@ def evaluate_word(word: str, folder: Path, enrol: list[Path], heldout: list[Path
     row: dict[str, object] = {
         "word": word, "train_seed": train_seed, "enrolment": [p.name for p in enrol],
         "heldout": len(heldout), "eval_hours": round(hours, 3),
-        "eval_hours_by_kind": {k: round(sum(len(s) for s in v) * 0.08 / 3600, 3)
+        "eval_hours_by_kind": {k: round(hours_of(v), 3)
                                for k, v in by_kind.items()},
         "train_wall_s": round(wall, 1), "train_peak_rss_mib": round(rss),
         "model_id": manifest.id, "self_threshold": manifest.threshold,
@@ -266,7 +267,7 @@ def evaluate_word(word: str, folder: Path, enrol: list[Path], heldout: list[Path
         "target_fa_per_hour": manifest.target_fa_per_hour,
         "model_excludes": MODEL_EXCLUDES[args.bass_in_heldout],
         "unseen_fa_per_hour": unseen_fa,
-        "unseen_hours": round(sum(len(s) for s in unseen) * 0.08 / 3600, 3),
+        "unseen_hours": round(hours_of(unseen), 3),
         "unseen_fa_events": sum(count_events(x, manifest.threshold, det.refractory_ms)
                                 for x in unseen),
         **own_figures(manifest),

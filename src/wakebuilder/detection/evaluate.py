@@ -27,9 +27,11 @@ def count_events(smoothed: FloatArray, threshold: float, refractory_ms: int) -> 
     return int(fire_frames(smoothed, threshold, refractory_ms).size)
 
 
-def hours_of(streams: Sequence[npt.ArrayLike]) -> float:
-    """Audio hours covered by frame-score streams."""
-    return sum(len(np.asarray(s)) for s in streams) * FRAME_MS / 3_600_000
+def hours_of(smoothed_streams: Sequence[npt.ArrayLike]) -> float:
+    """Hours the detector listened in smoothed-score streams: every frame past the warm-up
+    (which :func:`smoothed_scores` marks ``-inf`` and which can never fire)."""
+    frames = sum(int(np.isfinite(np.asarray(s)).sum()) for s in smoothed_streams)
+    return frames * FRAME_MS / 3_600_000
 
 
 def fa_per_hour(smoothed_streams: Sequence[FloatArray], threshold: float,

@@ -1,9 +1,14 @@
 """Turning audio into stored embedding streams: bounded-memory decoding, padding, workers.
 
 A file is read in segments of at most :data:`SEGMENT_SECONDS`; each segment becomes its own
-stream (embedded from reset), so memory stays bounded whatever the file's length. Clips too
-short for one head window are padded with silence (mostly before the audio, so the clip ends
-near the window's end, where a detector fires).
+stream, so memory stays bounded whatever the file's length. The real front end
+(:class:`QuietFrontEnd`) plays every stream as the live detector hears a sentence in a quiet
+room: a faint noise floor before it (long enough
+for the front end's buffers to fill and for the detector's warm-up to end before the audio
+starts) and a short one after it, so every window that holds any of the audio is scored with
+real context. Without it, a 2 s voice line embedded from reset had its first frames computed
+over an empty mel buffer and lost most of its windows to the warm-up. Other embedders (cheap
+stand-ins in tests) get the audio as it is, padded with silence to one window when shorter.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import soundfile as sf
 
 from wakebuilder.audio.format import FRAME_SAMPLES, SAMPLE_RATE, Samples
 from wakebuilder.audio.io import decode_audio, resample
+from wakebuilder.detection.config import WARMUP_FRAMES
 from wakebuilder.errors import InvalidAudioError
 from wakebuilder.features.frontend import (
     EMBEDDING_DIM,
@@ -33,8 +39,19 @@ from wakebuilder.features.frontend import (
 
 SEGMENT_SECONDS = 300.0
 """Longest piece of audio embedded as one stream."""
+CONTEXT_FRAMES = 10
+"""Frames of quiet embedded before each stream and dropped: the embedding of a frame needs
+76 mel frames (9.5 frames of audio) of history, which a reset front end fills with ones."""
+LEAD_FRAMES = WARMUP_FRAMES
+"""Frames of quiet kept at the start of each stream: the detector's warm-up, so the first
+scored frame is the first one holding the audio."""
+TAIL_FRAMES = 6
+"""Frames of quiet after the audio (0.48 s, a pause), still seen by the windows that end
+there."""
+QUIET_LEVEL = 3e-4
+"""Standard deviation of the noise floor (no microphone records digital silence)."""
 MIN_STREAM_SAMPLES = (WINDOW_FRAMES + 1) * FRAME_SAMPLES
-"""Shorter audio is padded with silence to this length (one full window and a frame)."""
+"""Other embedders: shorter audio is padded with silence to this length."""
 TRAIL_PAD_SAMPLES = 3_200
 
 Embedder = Callable[[Samples], npt.NDArray[np.float32]]
@@ -50,27 +67,59 @@ class FileResult:
     error: str | None = None
 
 
+STREAM_FORMAT = "q1"
+"""How files are turned into streams (``q1``: between quiet, :func:`in_quiet`). Part of every
+file's fingerprint, so a store embedded another way is re-embedded by the next build."""
+
+
 def fingerprint(path: Path) -> str:
-    """Cheap change detector: size and modification time in nanoseconds."""
+    """Cheap change detector: the stream format, size and modification time in ns."""
     st = path.stat()
-    return f"{st.st_size}:{st.st_mtime_ns}"
+    return f"{STREAM_FORMAT}:{st.st_size}:{st.st_mtime_ns}"
+
+
+class QuietFrontEnd:
+    """The real openWakeWord front end, each stream between quiet (:func:`in_quiet`); returns
+    :func:`stored_frames` embeddings, the first :data:`LEAD_FRAMES` of them quiet."""
+
+    def __init__(self, threads: int = 1) -> None:
+        self.frontend = get_frontend(threads)
+
+    def __call__(self, samples: Samples) -> npt.NDArray[np.float32]:
+        return self.frontend.embed_stream(in_quiet(samples), last=stored_frames(len(samples)))
 
 
 def default_embedder(threads: int = 1) -> Embedder:
-    """The real openWakeWord streaming front end."""
-    return get_frontend(threads).embed_stream
+    """The real openWakeWord streaming front end, streams between quiet."""
+    return QuietFrontEnd(threads)
 
 
 def pad_short(samples: Samples) -> Samples:
-    """Pad audio shorter than :data:`MIN_STREAM_SAMPLES` with silence."""
+    """Pad audio shorter than :data:`MIN_STREAM_SAMPLES` with silence (other embedders)."""
     missing = MIN_STREAM_SAMPLES - len(samples)
     if missing <= 0:
         return samples
     trail = min(missing, TRAIL_PAD_SAMPLES)
-    # A faint, fixed noise floor rather than digital silence, which no microphone produces.
-    floor = np.random.default_rng(missing).normal(0, 3e-4, missing).astype(np.float32)
+    floor = np.random.default_rng(missing).normal(0, QUIET_LEVEL, missing).astype(np.float32)
     return np.concatenate([floor[:missing - trail], samples, floor[missing - trail:]]
                           ).astype(np.float32)
+
+
+_QUIET = np.random.default_rng(0).normal(
+    0, QUIET_LEVEL, (CONTEXT_FRAMES + LEAD_FRAMES + TAIL_FRAMES) * FRAME_SAMPLES
+).astype(np.float32)
+
+
+def in_quiet(samples: Samples) -> Samples:
+    """The audio between a fixed noise floor: :data:`CONTEXT_FRAMES` + :data:`LEAD_FRAMES`
+    frames before it (the audio starts on a frame boundary), :data:`TAIL_FRAMES` after."""
+    lead = (CONTEXT_FRAMES + LEAD_FRAMES) * FRAME_SAMPLES
+    return np.concatenate([_QUIET[:lead], np.asarray(samples, np.float32), _QUIET[lead:]])
+
+
+def stored_frames(samples: int) -> int:
+    """How many embedding frames a stream of ``samples`` audio samples stores."""
+    return LEAD_FRAMES + (samples + TAIL_FRAMES * FRAME_SAMPLES) // FRAME_SAMPLES
 
 
 def split_samples(samples: Samples) -> Iterator[Samples]:
@@ -84,7 +133,8 @@ def embed_samples(samples: Samples, embed: Embedder) -> list[Segment]:
     """Embed a signal as one stream per segment."""
     out: list[Segment] = []
     for piece in split_samples(np.asarray(samples, np.float32)):
-        emb = np.asarray(embed(pad_short(piece)), np.float32).reshape(-1, EMBEDDING_DIM)
+        audio = piece if isinstance(embed, QuietFrontEnd) else pad_short(piece)
+        emb = np.asarray(embed(audio), np.float32).reshape(-1, EMBEDDING_DIM)
         out.append((len(piece) / SAMPLE_RATE, emb.astype(np.float16)))
     return out
 
@@ -149,7 +199,7 @@ def _mel_of_file(frontend: FeatureFrontend, path: Path
     try:
         for seg in read_segments(path):
             for piece in split_samples(seg):
-                mel = frontend.mel_span(pad_short(piece))
+                mel = frontend.mel_span(in_quiet(piece), last=stored_frames(len(piece)))
                 windows.append(mel)
                 pieces.append((len(piece) / SAMPLE_RATE, windows_in(len(mel))))
     except InvalidAudioError as exc:

@@ -6,7 +6,7 @@ import pytest
 
 from wakebuilder.detection.config import DetectorConfig
 from wakebuilder.detection.detector import detect_in_scores
-from wakebuilder.detection.evaluate import count_events, fa_per_hour, smoothed_scores
+from wakebuilder.detection.evaluate import count_events, fa_per_hour, hours_of, smoothed_scores
 from wakebuilder.detection.logic import DetectionLogic, refractory_frames
 
 
@@ -62,9 +62,10 @@ def test_many_thresholds_on_one_stream() -> None:
         cfg_t = cfg.model_copy(update={"threshold": float(t)})
         assert count_events(smoothed, float(t), cfg.refractory_ms) == len(
             _streamed(scores, cfg_t))
-    hours = len(scores) * 80 / 3_600_000
+    hours = (len(scores) - 16) * 80 / 3_600_000  # the warm-up frames are not listening time
     events = len(_streamed(scores, cfg.model_copy(update={"threshold": 0.5})))
     assert fa_per_hour([smoothed], 0.5, cfg) == pytest.approx(events / hours)
+    assert hours_of([smoothed, smoothed[:10]]) == pytest.approx(hours)
 
 
 def test_refractory_is_measured_in_whole_frames() -> None:

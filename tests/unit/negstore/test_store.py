@@ -62,14 +62,26 @@ def make_files(root: Path, layout: dict[str, float]) -> list[tuple[str, Path]]:
     return files
 
 
+def between_quiet(audio: np.ndarray) -> np.ndarray:
+    """What the store should hold for ``audio``: its embeddings as heard after a quiet lead
+    (the front end's context dropped), with the quiet tail."""
+    return get_frontend(1).embed_stream(embedding.in_quiet(audio))[embedding.CONTEXT_FRAMES:]
+
+
 def test_real_frontend_round_trip(tmp_path: Path) -> None:
     audio = tone(3.0, seed=1)
     store = NegativeStore(tmp_path / "neg")
     (entry,) = store.add_audio("speech_src", "a/clip", audio, kind="speech")
-    expected = get_frontend(1).embed_stream(audio)
+    expected = between_quiet(audio)
     got = NegativeStore(tmp_path / "neg").embeddings(entry)
     assert got.dtype == np.float32 and got.shape == expected.shape
+    assert entry.frames == embedding.stored_frames(len(audio)) == 16 + 37 + 6
     np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
+    # The audio starts right after the lead: the first scored frame is its first frame, and
+    # every frame of the lead is the same quiet, whatever the audio.
+    (other,) = store.add_audio("speech_src", "a/other", tone(1.0, seed=2), kind="speech")
+    np.testing.assert_array_equal(store.embeddings(other)[:8], store.embeddings(entry)[:8])
+    assert not np.allclose(store.embeddings(other)[16], store.embeddings(entry)[16], atol=0.1)
     assert entry.seconds == pytest.approx(3.0)
     assert store.embeddings(entry, np.float16).base is not None  # a view of the memmap
 
@@ -81,7 +93,7 @@ def test_real_frontend_process_pool(tmp_path: Path) -> None:
     assert report.added == 2 and report.failed_count == 0
     for (_, path), entry in zip(files, store.entries(), strict=True):
         assert entry.name == path.relative_to(tmp_path / "in").as_posix()
-        expected = get_frontend(1).embed_stream(embedding.decode_audio(path))
+        expected = between_quiet(embedding.decode_audio(path))
         np.testing.assert_allclose(store.embeddings(entry), expected, rtol=1e-3, atol=1e-3)
 
 
