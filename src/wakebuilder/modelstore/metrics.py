@@ -61,7 +61,8 @@ class FalseAccepts(_Frozen):
     """False accepts counted on some hours of negative audio at the chosen threshold."""
 
     fa_per_hour: float | None = Field(description="events / hours; None without audio")
-    hours: float = Field(ge=0.0, description="Hours of audio the events were counted on")
+    hours: float = Field(ge=0.0, description="Hours the detector listened while the "
+                         "events were counted (past its warm-up, pauses included)")
     events: int | None = Field(default=None, ge=0, description="Detections counted (None: "
                                "not recorded, models written before typed metrics)")
     upper_95_per_hour: float | None = Field(
