@@ -3,12 +3,12 @@
 A file is read in segments of at most :data:`SEGMENT_SECONDS`; each segment becomes its own
 stream, so memory stays bounded whatever the file's length. The real front end
 (:class:`QuietFrontEnd`) plays every stream as the live detector hears a sentence in a quiet
-room: a faint noise floor before it (long enough
-for the front end's buffers to fill and for the detector's warm-up to end before the audio
-starts) and a short one after it, so every window that holds any of the audio is scored with
-real context. Without it, a 2 s voice line embedded from reset had its first frames computed
-over an empty mel buffer and lost most of its windows to the warm-up. Other embedders (cheap
-stand-ins in tests) get the audio as it is, padded with silence to one window when shorter.
+room: a faint noise floor before it (long enough for the front end's buffers to fill and for
+the detector's warm-up to end before the audio starts) and a short one after it, so every
+window that holds any of the audio is scored with real context. Without it, a 2 s voice line
+embedded from reset had its first frames computed over an empty mel buffer and lost most of
+its windows to the warm-up. Other embedders (cheap stand-ins in tests) get the audio as it
+is, padded with silence to one window when shorter.
 """
 
 from __future__ import annotations
