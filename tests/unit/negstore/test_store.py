@@ -11,6 +11,8 @@ import pytest
 
 from wakebuilder.audio.format import FRAME_SAMPLES, SAMPLE_RATE
 from wakebuilder.audio.io import write_wav
+from wakebuilder.detection.config import DetectorConfig
+from wakebuilder.detection.evaluate import hours_of, smoothed_scores
 from wakebuilder.errors import CancelledError
 from wakebuilder.features.frontend import EMBEDDING_DIM, WINDOW_FRAMES, get_frontend
 from wakebuilder.negstore import embedding
@@ -76,6 +78,9 @@ def test_real_frontend_round_trip(tmp_path: Path) -> None:
     got = NegativeStore(tmp_path / "neg").embeddings(entry)
     assert got.dtype == np.float32 and got.shape == expected.shape
     assert entry.frames == embedding.stored_frames(len(audio)) == 16 + 37 + 6
+    # The detector listens to every frame of the audio and the pause after it, none of the lead.
+    listened = hours_of([smoothed_scores(np.zeros(entry.frames), DetectorConfig())])
+    assert listened == pytest.approx((37 + 6) * 0.08 / 3600)
     np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
     # The audio starts right after the lead: the first scored frame is its first frame, and
     # every frame of the lead is the same quiet, whatever the audio.
