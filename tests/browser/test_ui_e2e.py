@@ -31,6 +31,29 @@ def _get(server: Server, path: str) -> Any:
         return json.load(r)
 
 
+def _post(server: Server, path: str, body: dict[str, Any]) -> Any:
+    req = urllib.request.Request(server.url + path, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.load(r)
+
+
+def _wait_for_job(server: Server, job_id: str) -> Any:
+    """The job's status once it has ended (or when the training timeout runs out)."""
+    deadline = time.monotonic() + TRAIN_TIMEOUT_MS / 1000
+    status = _get(server, f"/api/train/status/{job_id}")
+    while status["status"] not in ("completed", "failed", "cancelled") and (
+            time.monotonic() < deadline):
+        time.sleep(1.0)
+        status = _get(server, f"/api/train/status/{job_id}")
+    return status
+
+
+def _reason(status: dict[str, Any]) -> str | None:
+    """``details.reason`` of a failed job's error, if any."""
+    return ((status.get("error") or {}).get("details") or {}).get("reason")
+
+
 class Steps:
     """Timed steps with a screenshot each."""
 
@@ -218,12 +241,19 @@ def _label_and_improve(page: Any, expect: Any, server: Server, steps: Steps) -> 
     job_id = page.url.rsplit("/", 1)[-1]
     # The job page is reused from the training job: wait for the server to finish this job,
     # then for the page to show it (its status text may still read the previous job's).
-    deadline = time.monotonic() + TRAIN_TIMEOUT_MS / 1000
-    status = _get(server, f"/api/train/status/{job_id}")
-    while status["status"] not in ("completed", "failed", "cancelled") and (
-            time.monotonic() < deadline):
-        time.sleep(1.0)
-        status = _get(server, f"/api/train/status/{job_id}")
+    status = _wait_for_job(server, job_id)
+    if status["status"] == "failed" and _reason(status) == "frr_worse":
+        # The improve job's gate refused the new version: its held-out FRR rose by more than
+        # allowed, which one live capture on this tiny test model (a few dozen held-out
+        # positives) can do. The page must say so; then publish it anyway, as its message
+        # offers (the API's accept_worse_frr).
+        expect(page.locator("#job-status")).to_have_text("failed", timeout=30_000)
+        expect(page.locator("#job-error")).to_contain_text("misses more", timeout=10_000)
+        steps.shot("improve-refused")
+        job_id = _post(server, "/api/models/computer/improve", {"accept_worse_frr": True})[
+            "job_id"]
+        page.goto(f"{server.url}/#/job/{job_id}")
+        status = _wait_for_job(server, job_id)
     assert status["kind"] == "improve" and status["status"] == "completed", (
         status.get("error"), status.get("message"))
     expect(page.locator("#job-status")).to_have_text("completed", timeout=30_000)

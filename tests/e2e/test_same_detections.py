@@ -178,7 +178,7 @@ def via_benchmark(server: Server, audio: Path) -> list[int]:
     frames = DetectionLogic(det).fire_frames(smoothed)
     count = count_events(smoothed, det.threshold, det.refractory_ms)
     assert count == len(frames)
-    hours = len(scores) * FRAME_MS / 3_600_000
+    hours = (len(scores) - det.warmup_frames) * FRAME_MS / 3_600_000  # listening time
     assert fa_per_hour([smoothed], det.threshold, det) == pytest.approx(count / hours)
     return [(int(f) + 1) * FRAME_MS for f in frames]
 
