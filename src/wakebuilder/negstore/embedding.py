@@ -86,7 +86,12 @@ class QuietFrontEnd:
         self.frontend = get_frontend(threads)
 
     def __call__(self, samples: Samples) -> npt.NDArray[np.float32]:
-        return self.frontend.embed_stream(in_quiet(samples), last=stored_frames(len(samples)))
+        return self.frontend.embed_mel(quiet_mel(self.frontend, samples))
+
+
+def quiet_mel(frontend: FeatureFrontend, samples: Samples) -> npt.NDArray[np.float32]:
+    """The mel frames spanned by the stored windows of ``samples`` played between quiet."""
+    return frontend.mel_span(in_quiet(samples), last=stored_frames(len(samples)))
 
 
 def default_embedder(threads: int = 1) -> Embedder:
@@ -199,7 +204,7 @@ def _mel_of_file(frontend: FeatureFrontend, path: Path
     try:
         for seg in read_segments(path):
             for piece in split_samples(seg):
-                mel = frontend.mel_span(in_quiet(piece), last=stored_frames(len(piece)))
+                mel = quiet_mel(frontend, piece)
                 windows.append(mel)
                 pieces.append((len(piece) / SAMPLE_RATE, windows_in(len(mel))))
     except InvalidAudioError as exc:
