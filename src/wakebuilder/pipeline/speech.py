@@ -36,10 +36,12 @@ def synthesize(state: JobState, text: str, voices_dir: Path) -> tuple[list[Synth
 
     pos = synthesize_many(prosody_variants(text), engines, n_pos, rng, weights=weights,
                           should_cancel=state.should_cancel, progress=prog(0),
-                          workers=state.threads) if n_pos else None
+                          workers=state.threads,
+                          duration_scale=plan.tts_duration_scale) if n_pos else None
     hard = synthesize_many(phrases, engines, n_hard, rng, weights=weights,
                            should_cancel=state.should_cancel, progress=prog(n_pos),
-                           workers=state.threads) if n_hard else None
+                           workers=state.threads,
+                           duration_scale=plan.tts_duration_scale) if n_hard else None
     state.stats["tts_positive_counts"] = pos.counts if pos else {}
     state.stats["tts_hard_negative_counts"] = hard.counts if hard else {}
     failures = {k: (pos.failures if pos else {}).get(k, 0)

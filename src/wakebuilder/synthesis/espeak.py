@@ -31,6 +31,8 @@ OTHER_LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "pl", "ru", "sv", "hi", "
 """Non-English voices, useful for general negatives only."""
 OTHER_VARIANTS = ("m1", "m3", "f2", "f4")
 RATE_WPM = (120, 220)
+MIN_RATE_WPM = 80
+"""espeak's slowest rate."""
 PITCH = (25, 75)
 PITCH_RANGE = (30, 90)
 _RATE, _PITCH, _RANGE = 1, 3, 4
@@ -185,8 +187,12 @@ class EspeakEngine:
     def language(self, voice: str) -> str:
         return voice.split("+", 1)[0]
 
-    def synthesize(self, text: str, *, voice: str, rng: np.random.Generator) -> Samples:
-        raw = self._lib.synthesize(text, voice, rate=int(rng.integers(*RATE_WPM)),
+    def synthesize(self, text: str, *, voice: str, rng: np.random.Generator,
+                   duration_scale: float = 1.0) -> Samples:
+        rate = int(rng.integers(*RATE_WPM))
+        if duration_scale != 1.0:
+            rate = max(MIN_RATE_WPM, round(rate / duration_scale))
+        raw = self._lib.synthesize(text, voice, rate=rate,
                                    pitch=int(rng.integers(*PITCH)),
                                    pitch_range=int(rng.integers(*PITCH_RANGE)),
                                    seed=int(rng.integers(2**31 - 1)))

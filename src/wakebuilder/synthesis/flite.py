@@ -46,11 +46,12 @@ class FliteEngine:
     def language(self, voice: str) -> str:
         return "en-us"
 
-    def synthesize(self, text: str, *, voice: str, rng: np.random.Generator) -> Samples:
+    def synthesize(self, text: str, *, voice: str, rng: np.random.Generator,
+                   duration_scale: float = 1.0) -> Samples:
         if voice not in self._voices:
             raise SynthesisError(f"unknown flite voice {voice!r}", {"voice": voice})
         f0 = rng.uniform(*F0_MEAN_HZ[voice])
-        stretch = rng.uniform(*DURATION_STRETCH)
+        stretch = rng.uniform(*DURATION_STRETCH) * duration_scale
         spoken = f" {text}" if text.startswith("-") else text  # never parsed as an option
         cmd = [self._binary, "-voice", voice, "--setf", f"duration_stretch={stretch:.3f}",
                "--setf", f"int_f0_target_mean={f0:.1f}", "-t", spoken, "-o", "/dev/stdout"]

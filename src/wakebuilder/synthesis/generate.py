@@ -92,7 +92,8 @@ def synthesize_many(texts: list[str], engines: EngineSet, n: int, rng: np.random
                     weights: dict[str, float] | None = None,
                     should_cancel: Callable[[], bool] | None = None,
                     progress: Callable[[int, int], None] | None = None,
-                    english_only: bool = True, workers: int = 1) -> SynthesisResult:
+                    english_only: bool = True, workers: int = 1,
+                    duration_scale: float = 1.0) -> SynthesisResult:
     """Synthesise ``n`` clips of ``texts`` spread over engines and voices.
 
     Failed clips are counted per engine (first message kept in ``errors``); when more than
@@ -100,6 +101,7 @@ def synthesize_many(texts: list[str], engines: EngineSet, n: int, rng: np.random
     > 1 runs clips in threads (Piper and flite run in parallel; espeak is serialised); each
     clip is drawn from its own seed and results come back in plan order, so the output
     depends only on ``rng`` and the requests, not on ``workers`` or thread timing.
+    ``duration_scale`` slows every clip down by that factor (the engines' own pace at 1.0).
     Raises :class:`CancelledError` as soon as ``should_cancel()`` returns True.
     """
     if not engines.engines:
@@ -114,7 +116,8 @@ def synthesize_many(texts: list[str], engines: EngineSet, n: int, rng: np.random
             return None
         try:
             return engines.engines[item.engine].synthesize(
-                item.text, voice=item.voice, rng=np.random.default_rng(item.seed))
+                item.text, voice=item.voice, rng=np.random.default_rng(item.seed),
+                duration_scale=duration_scale)
         except (WakeBuilderError, OSError, ValueError, LookupError, RuntimeError) as exc:
             return exc
 

@@ -131,7 +131,8 @@ class PiperEngine:
                 self._loaded[spec.model_path] = voice
             return voice
 
-    def synthesize(self, text: str, *, voice: str, rng: np.random.Generator) -> Samples:
+    def synthesize(self, text: str, *, voice: str, rng: np.random.Generator,
+                   duration_scale: float = 1.0) -> Samples:
         from piper import SynthesisConfig
 
         spec = self._files.get(voice)
@@ -140,7 +141,8 @@ class PiperEngine:
         model = self._load(spec)
         config = SynthesisConfig(
             speaker_id=spec.speaker_id,
-            length_scale=float(model.config.length_scale * rng.uniform(*LENGTH_SCALE)),
+            length_scale=float(model.config.length_scale * rng.uniform(*LENGTH_SCALE)
+                               * duration_scale),
             noise_scale=float(rng.uniform(*NOISE_SCALE)),
             noise_w_scale=float(rng.uniform(*NOISE_W_SCALE)),
             normalize_audio=False)

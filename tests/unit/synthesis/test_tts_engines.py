@@ -50,6 +50,26 @@ def test_engine_speaks_plausible_audio(engines: EngineSet, name: str) -> None:
         assert seconds(long) > seconds(short)
 
 
+
+@pytest.mark.parametrize("name", ["piper", "espeak", "flite", "stub"])
+def test_duration_scale_slows_the_clip_and_draws_the_same(engines: EngineSet,
+                                                          name: str) -> None:
+    if name == "flite" and shutil.which("flite") is None:
+        pytest.skip("flite is not installed (apt-get install flite)")
+    engine = StubEngine() if name == "stub" else engines.engines[name]
+    voice = engine.voices()[0]
+    text = "view glass"
+    own = engine.synthesize(text, voice=voice, rng=np.random.default_rng(3))
+    same = engine.synthesize(text, voice=voice, rng=np.random.default_rng(3),
+                             duration_scale=1.0)
+    assert abs(own.size - same.size) < 0.01 * own.size  # 1.0 is the engine's own pace
+    rng_slow = np.random.default_rng(3)
+    slow = engine.synthesize(text, voice=voice, rng=rng_slow, duration_scale=1.4)
+    assert seconds(slow) > 1.15 * seconds(own)
+    rng_own = np.random.default_rng(3)
+    engine.synthesize(text, voice=voice, rng=rng_own)
+    assert rng_slow.random() == rng_own.random()  # the same draws: seeds stay comparable
+
 def test_piper_and_espeak_are_always_available(engines: EngineSet) -> None:
     assert {"piper", "espeak"} <= set(engines.engines)
     assert set(engines.engines) | set(engines.unavailable) == {"piper", "espeak", "flite"}

@@ -84,3 +84,15 @@ def test_a_recipe_recorded_before_a_field_keeps_its_old_value(tmp_path: Path) ->
     loaded = ModelManifest.model_validate_json((tmp_path / "word.json").read_text())
     assert loaded.recipe == plan
     assert load_train_options(str(tmp_path / "word.json"))[1] == plan
+
+
+def test_a_version_4_recipe_synthesises_at_the_engines_pace() -> None:
+    v4 = DataPlan().model_dump(mode="json")
+    v4.pop("tts_duration_scale")
+    v4["recipe_version"] = 4
+    assert DataPlan.from_record(v4).tts_duration_scale == 1.0  # as version 4 trained
+    v1 = {k: v for k, v in v4.items() if k != "recipe_version" and k not in RECIPE_V1}
+    assert DataPlan.from_record(v1).tts_duration_scale == 1.0
+    assert DataPlan().tts_duration_scale > 1.0  # today's recipe: slower than the engines
+    recorded = DataPlan(tts_duration_scale=1.4).model_dump(mode="json")
+    assert DataPlan.from_record(recorded).tts_duration_scale == 1.4  # recorded wins
