@@ -138,7 +138,9 @@ def negative_audio(args: argparse.Namespace, word_folder: Path) -> dict[str, Any
 
 
 def hours(pieces: list[tuple[np.ndarray, np.ndarray]]) -> float:
-    """Hours of audio scored (80 ms per embedding)."""
+    """Hours of audio in the pieces (80 ms per embedding), as printed per half; the FA/h
+    figures divide by listening hours instead (``fa_per_hour`` -> ``hours_of``: past each
+    stream's warm-up)."""
     return sum(len(emb) for _, emb in pieces) * FRAME_SAMPLES / SAMPLE_RATE / 3600
 
 
