@@ -3,6 +3,7 @@ the job and in the manifest) and the data recipe (:class:`DataPlan`, in the mani
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated, Literal
 
@@ -37,6 +38,7 @@ of the file's name), e.g. ``corpus/bass#1/2`` for one half of that source's file
 MAX_SHARE_PARTS = 16
 
 
+@functools.lru_cache(maxsize=256)
 def share_of(pattern: str) -> tuple[str, int, int] | None:
     """``(source, k, n)`` of a ``source#k/n`` pattern; None for a plain source pattern.
     Raises ValueError for a malformed share (``k`` must be under ``n``, ``n`` at most
