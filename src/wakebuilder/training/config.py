@@ -274,8 +274,9 @@ class DataPlan(BaseModel):
     @classmethod
     def from_record(cls, raw: object) -> DataPlan:
         """A recipe as recorded in a manifest or a config file: fields it predates take the
-        values models were trained with before (recipe version 1), so an old manifest still
-        reproduces its model."""
+        values models were trained with before (:data:`RECIPE_V1` for a recipe without a
+        version, :data:`RECIPE_ADDED` for fields added in a later version), so an old manifest
+        still reproduces its model."""
         if isinstance(raw, dict) and raw:
             version = raw.get("recipe_version", 1)
             if "recipe_version" not in raw:
