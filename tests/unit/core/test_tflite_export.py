@@ -227,7 +227,8 @@ def test_pyopen_wakeword_streaming_agrees_with_our_detector(trained_model_dir: P
     its framing) with the exported ``.tflite`` at 0.5, against WakeBuilder's detector at the
     model's calibrated threshold. pyopen-wakeword frames audio one 80 ms frame later than
     openWakeWord, so per-frame scores differ; the verdict per clip is compared, and a clip
-    whose peak lies within that framing noise of the threshold may go either way."""
+    whose peak lies within that framing noise of the threshold (in either runtime) may go
+    either way."""
     oww = pytest.importorskip("pyopen_wakeword.openwakeword")
     from tests.conftest import HELDOUT_WAVS
     from wakebuilder.api.inference import score_file
@@ -262,7 +263,9 @@ def test_pyopen_wakeword_streaming_agrees_with_our_detector(trained_model_dir: P
     theirs = [p >= 0.5 for *_, p in rows]
     agree = [o == t for (_, o, _, _), t in zip(rows, theirs, strict=True)]
     assert sum(agree) >= len(rows) - 2, rows
-    assert all(a or abs(c - 0.5) < 0.15 for a, (_, _, c, _) in zip(agree, rows, strict=True)), rows
+    # a clip the two runtimes disagree on lies near the threshold on at least one side
+    assert all(a or min(abs(c - 0.5), abs(p - 0.5)) < 0.15
+               for a, (_, _, c, p) in zip(agree, rows, strict=True)), rows
     # Both verdicts are exercised (the tiny test model is a fixture, not a quality figure):
     # most wake words fire and most other speech does not, in pyopen-wakeword too.
     assert sum(t for (w, *_), t in zip(rows, theirs, strict=True) if w) >= 14, rows
