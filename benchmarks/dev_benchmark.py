@@ -173,10 +173,7 @@ def word_agreement(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for word in dict.fromkeys(str(r["word"]) for r in rows):
         mine = [r for r in rows if r["word"] == word]
         own_h = sum(float(r["own_heldout_hours"] or 0) for r in mine)
-        own_e = sum(int(r["own_heldout_events"]) if r.get("own_heldout_events") is not None
-                    else round(float(r["own_heldout_fa_per_hour"] or 0)
-                               * float(r["own_heldout_hours"] or 0))
-                    for r in mine)
+        own_e = sum(int(r["own_heldout_events"] or 0) for r in mine)
         un_h = sum(float(r["unseen_hours"]) for r in mine)
         un_e = sum(int(r["unseen_fa_events"]) for r in mine)
         own = round(own_e / own_h, 3) if own_h else None

@@ -189,9 +189,7 @@ class EspeakEngine:
 
     def synthesize(self, text: str, *, voice: str, rng: np.random.Generator,
                    duration_scale: float = 1.0) -> Samples:
-        rate = int(rng.integers(*RATE_WPM))
-        if duration_scale != 1.0:
-            rate = max(MIN_RATE_WPM, round(rate / duration_scale))
+        rate = max(MIN_RATE_WPM, round(int(rng.integers(*RATE_WPM)) / duration_scale))
         raw = self._lib.synthesize(text, voice, rate=rate,
                                    pitch=int(rng.integers(*PITCH)),
                                    pitch_range=int(rng.integers(*PITCH_RANGE)),
