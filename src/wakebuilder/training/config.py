@@ -167,7 +167,7 @@ class DataPlan(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    recipe_version: int = Field(default=7, ge=1, le=1000,
+    recipe_version: int = Field(default=6, ge=1, le=1000,
                                 description="The recipe generation the defaults come from")
 
     # Speech synthesis
@@ -200,11 +200,9 @@ class DataPlan(BaseModel):
     min_recordings_to_hold_out: int = Field(
         default=3, ge=2, le=5, description="With this many recordings one stays untouched")
     user_positive_share: float = Field(
-        default=0.35, ge=0.0, le=1.0,
+        default=0.5, ge=0.0, le=1.0,
         description="Share of positive training streams from the user's recordings when TTS "
-                    "positives exist (all of them otherwise); 0.5 in recipes 1-6: other "
-                    "people's voices need the synthesised ones more than a third recording "
-                    "needs its augmented copies (development benchmark, run 15)")
+                    "positives exist (all of them otherwise)")
     # Augmentation
     background_bank_seconds: float = Field(default=8.0, gt=0.0, le=600.0,
                                            description="Seconds of each generated background")
@@ -299,7 +297,7 @@ class DataPlan(BaseModel):
         return max(self.min_validation_positives,
                    cfg.target_positive_samples // self.validation_positive_divisor)
 
-RECIPE_VERSION = 7
+RECIPE_VERSION = 6
 RECIPE_V1: dict[str, object] = {"recipe_version": 1, "checkpoint_average": 1,
                                 "train_on_all_recordings": False,
                                 "threshold_unseen_factor": 1.0, "threshold_logit_margin": 0.0}
