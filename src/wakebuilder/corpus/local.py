@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 NEGATIVE_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".webm", ".opus"})
@@ -10,18 +11,21 @@ NEGATIVE_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3", ".webm",
 
 def iter_negative_files(negative_dir: Path) -> list[Path]:
     """Every audio file under ``negative_dir``, recursively, sorted; hidden files and
-    folders (such as an interrupted ``.<source>.partial`` extraction) are left out.
-    A missing folder gives an empty list."""
+    folders (such as an interrupted ``.<source>.partial`` extraction) are left out and never
+    entered, and a folder that vanishes while it is listed (a fetch running alongside renames
+    its ``.partial`` folder when done) is skipped, not an error. A missing folder gives an
+    empty list."""
     root = Path(negative_dir)
     if not root.is_dir():
         return []
     files = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
-            continue
-        if path.suffix.lower() in NEGATIVE_SUFFIXES and path.is_file():
-            files.append(path)
+    for folder, dirs, names in os.walk(root):  # os.walk skips folders it cannot list
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in names:
+            path = Path(folder, name)
+            if (not name.startswith(".") and path.suffix.lower() in NEGATIVE_SUFFIXES
+                    and path.is_file()):
+                files.append(path)
     return sorted(files)
 
 

@@ -26,3 +26,28 @@ def test_source_of(tmp_path: Path) -> None:
     assert source_of(neg / "corpus/asterisk-en/digits/1.flac") == "corpus/asterisk-en"
     assert source_of(neg / "podcasts/ep1/a.wav", neg) == "podcasts"
     assert source_of(neg / "noise.wav", neg) == "noise"
+
+
+def test_iter_negative_files_survives_folders_vanishing(tmp_path: Path, monkeypatch) -> None:
+    """A fetch running alongside renames its ``.partial`` folder when done (the build of
+    2026-12-03 died of it): hidden folders are never entered, and a folder that vanishes
+    between being seen and being listed is skipped."""
+    import os
+
+    for name in ["corpus/a/1.flac", "corpus/.b.partial/2.flac", "corpus/c/3.flac"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    real_scandir = os.scandir
+    listed: list[str] = []
+
+    def scandir(path):  # noqa: ANN001, ANN202 - os.scandir's own signature
+        name = os.path.basename(os.fspath(path))
+        listed.append(name)
+        if name in (".b.partial", "c"):
+            raise FileNotFoundError(2, "No such file or directory", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    found = [p.relative_to(tmp_path).as_posix() for p in iter_negative_files(tmp_path)]
+    assert found == ["corpus/a/1.flac"]
+    assert ".b.partial" not in listed and "c" in listed
