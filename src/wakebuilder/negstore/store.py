@@ -141,12 +141,19 @@ class NegativeStore:
         return self._mmap
 
     def _effective(self) -> tuple[list[NegativeEntry], SplitPlan]:
-        """Entries in their effective splits, and the plan, memoised per index version."""
+        """Entries in their effective splits, and the plan, memoised per index version.
+
+        The entries come in a canonical order, by file key (each file's segments in their
+        own order), not in the index's insertion order: that order is the build's history (a
+        progressive first run embeds files as their downloads finish), and every draw of
+        :meth:`sample_windows` and every stream order follows this list, so the same stored
+        audio must give the same list however it was built."""
         version = self._current().entries
         if self._view is None or self._view[0] is not version:
-            plan = plan_splits(version)
+            ordered = sorted(version, key=lambda e: e.key)  # stable: segments keep their order
+            plan = plan_splits(ordered)
             view = [e if (split := plan.split_of(e)) == e.split else replace(e, split=split)
-                    for e in version]
+                    for e in ordered]
             self._view = (version, view, plan)
         return self._view[1], self._view[2]
 
