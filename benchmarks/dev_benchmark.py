@@ -196,12 +196,12 @@ def mix_at_snr(clip: np.ndarray, background: np.ndarray, snr_db: float) -> np.nd
     return background * np.float32(np.sqrt(fg / 10 ** (snr_db / 10) / bg))
 
 
-def positive_peaks(model: WakeModel, det: DetectorConfig, files: list[Path], *,
-                   backgrounds: list[np.ndarray] | None, seed: int) -> np.ndarray:
-    """Peak smoothed score of each clip played in a 1.5 s lead + clip + 1.0 s tail stream."""
+def positive_stream_scores(model: WakeModel, files: list[Path], *,
+                           backgrounds: list[np.ndarray] | None, seed: int) -> list[np.ndarray]:
+    """Raw frame scores of each clip played in a 1.5 s lead + clip + 1.0 s tail stream."""
     rng = np.random.default_rng(seed)
     fe = get_frontend(2)
-    peaks = []
+    out = []
     for i, f in enumerate(files):
         clip = decode_audio(f)
         lead, tail = int(1.5 * SAMPLE_RATE), SAMPLE_RATE
@@ -216,9 +216,15 @@ def positive_peaks(model: WakeModel, det: DetectorConfig, files: list[Path], *,
             peak = float(np.max(np.abs(stream)))
             if peak > 0.99:
                 stream *= np.float32(0.99 / peak)
-        s = smoothed_scores(stream_scores(model, fe.embed_stream(stream)), det)
-        peaks.append(float(np.max(s)))
-    return np.asarray(peaks)
+        out.append(stream_scores(model, fe.embed_stream(stream)))
+    return out
+
+
+def positive_peaks(model: WakeModel, det: DetectorConfig, files: list[Path], *,
+                   backgrounds: list[np.ndarray] | None, seed: int) -> np.ndarray:
+    """Peak smoothed score of each clip played in a 1.5 s lead + clip + 1.0 s tail stream."""
+    streams = positive_stream_scores(model, files, backgrounds=backgrounds, seed=seed)
+    return np.asarray([float(np.max(smoothed_scores(s, det))) for s in streams])
 
 
 def train(word: str, clips: list[Path], out: Path, data_dir: Path, seed: int,

@@ -32,7 +32,6 @@ from wakebuilder.audio.io import decode_audio  # noqa: E402
 from wakebuilder.augment.music import generate_music  # noqa: E402
 from wakebuilder.detection.evaluate import choose_threshold, frr, smoothed_scores  # noqa: E402
 from wakebuilder.detection.model import WakeModel  # noqa: E402
-from wakebuilder.features.frontend import get_frontend  # noqa: E402
 from wakebuilder.modelstore.manifest import ModelManifest  # noqa: E402
 
 
@@ -42,30 +41,6 @@ def rolling_min(s: np.ndarray, k: int) -> np.ndarray:
     for j in range(1, k):
         out[j:] = np.minimum(out[j:], s[:-j])
     out[:k - 1] = -np.inf
-    return out
-
-
-def positive_streams(model: WakeModel, files: list[Path],
-                     backgrounds: list[np.ndarray] | None, seed: int) -> list[np.ndarray]:
-    """Raw frame scores of each clip's stream, built exactly as ``db.positive_peaks`` does."""
-    rng = np.random.default_rng(seed)
-    fe = get_frontend(2)
-    out = []
-    for i, f in enumerate(files):
-        clip = decode_audio(f)
-        lead, tail = int(1.5 * SAMPLE_RATE), SAMPLE_RATE
-        n = lead + len(clip) + tail
-        stream = rng.normal(0, 3e-4, n).astype(np.float32)
-        stream[lead:lead + len(clip)] += clip
-        if backgrounds:
-            bg = backgrounds[i % len(backgrounds)]
-            start = int(rng.integers(0, max(1, len(bg) - n)))
-            piece = np.resize(bg[start:start + n], n)
-            stream = stream + db.mix_at_snr(clip, piece, 10.0)
-            peak = float(np.max(np.abs(stream)))
-            if peak > 0.99:
-                stream *= np.float32(0.99 / peak)
-        out.append(db.stream_scores(model, fe.embed_stream(stream)))
     return out
 
 
@@ -104,8 +79,8 @@ def main() -> None:
             model = WakeModel(mdir / f"{mdir.name}.onnx")
             raw_neg = [db.stream_scores(model, e) for name, streams in neg.items()
                        if name != folder.name for e in streams]
-            clean = positive_streams(model, heldout, None, 1)
-            noisy = positive_streams(model, heldout, backgrounds, 2)
+            clean = db.positive_stream_scores(model, heldout, backgrounds=None, seed=1)
+            noisy = db.positive_stream_scores(model, heldout, backgrounds=backgrounds, seed=2)
             for mode, k in rules:
                 det = manifest.detector.model_copy(
                     update={"smoothing_frames": k if mode == "mean" else 1})
