@@ -74,6 +74,7 @@ WORDS = {"snowboy": DEV / "picovoice" / "snowboy", "view glass": DEV / "picovoic
 OTHER_NEGATIVES = [DEV / "precise" / "not-wake-words" / "en"]
 NOISES = DEV / "precise" / "noises"
 EVAL_SOURCE = "corpus/bass"
+MUSIC_SOURCE = "music/openclonk"
 MODEL_EXCLUDES = {"half": f"{EVAL_SOURCE}#1/2", "none": EVAL_SOURCE}
 """``--bass-in-heldout``: what of ``corpus/bass`` the model's store excludes (``half``: part 1
 of 2 by file, part 0 stays in the model's held-out split; ``none``: all of it)."""
@@ -136,6 +137,37 @@ def music_embeddings(out: Path, cache: Path) -> list[np.ndarray]:
     cache.mkdir(parents=True, exist_ok=True)
     np.savez(path, **{str(i): s for i, s in enumerate(streams)})
     return streams
+
+
+def eval_negatives(data_dir: Path, out: Path) -> dict[str, list[np.ndarray]]:
+    """The benchmark's negative embedding streams by source: all of ``corpus/bass``, the
+    dev-data folders (each word's folder is a negative for the other words) and the held-out
+    music (under ``music/openclonk``), cached in ``out/eval_cache``."""
+    bass = sorted((data_dir / "negative" / "corpus" / "bass").rglob("*.flac"))
+    if not bass:
+        sys.exit("corpus/bass is missing: run `wakebuilder corpus fetch` first")
+    cache = out / "eval_cache"
+    streams = {EVAL_SOURCE: eval_embeddings("corpus_bass", bass, cache)}
+    for folder in [*WORDS.values(), *OTHER_NEGATIVES]:
+        streams[folder.name] = eval_embeddings(f"dev_{folder.name}",
+                                               sorted(folder.glob("*.wav")), cache)
+    streams[MUSIC_SOURCE] = music_embeddings(out, cache)
+    return streams
+
+
+def noise_backgrounds() -> list[np.ndarray]:
+    """The 10 dB condition's backgrounds: the real noise recordings and three generated
+    music pieces (seed 123)."""
+    rng = np.random.default_rng(123)
+    backgrounds = [decode_audio(p) for p in sorted(NOISES.glob("*.wav"))]
+    return backgrounds + [generate_music(30 * SAMPLE_RATE, rng) for _ in range(3)]
+
+
+def enrolment_split(word: str, seed: int, enrol: int) -> tuple[list[Path], list[Path]]:
+    """(enrolment clips, held-out clips) of a word, drawn with ``seed``."""
+    files = sorted(WORDS[word].glob("*.wav"))
+    order = np.random.default_rng(seed).permutation(len(files))
+    return [files[i] for i in order[:enrol]], [files[i] for i in order[enrol:]]
 
 
 def own_figures(manifest: ModelManifest) -> dict[str, object]:
@@ -250,13 +282,12 @@ def train(word: str, clips: list[Path], out: Path, data_dir: Path, seed: int,
 
 def evaluate_word(word: str, folder: Path, enrol: list[Path], heldout: list[Path],
                   train_seed: int, args: argparse.Namespace, extra: dict[str, object],
-                  neg_streams: dict[str, list[np.ndarray]], music_streams: list[np.ndarray],
-                  backgrounds: list[np.ndarray],
+                  neg_streams: dict[str, list[np.ndarray]], backgrounds: list[np.ndarray],
                   unseen_bass: list[np.ndarray] | None = None) -> dict[str, object]:
     """Train one word with one seed and measure it on the benchmark's held-out audio.
 
-    ``unseen_bass``: the streams of the ``corpus/bass`` files the model's store excluded
-    (None: it excluded all of them)."""
+    ``neg_streams``: :func:`eval_negatives`; ``unseen_bass``: the streams of the
+    ``corpus/bass`` files the model's store excluded (None: it excluded all of them)."""
     model_dir, wall, rss = train(word, enrol, args.out / "models", args.data_dir,
                                  train_seed, extra, args.threads,
                                  MODEL_EXCLUDES[args.bass_in_heldout])
@@ -265,11 +296,11 @@ def evaluate_word(word: str, folder: Path, enrol: list[Path], heldout: list[Path
     model = WakeModel(model_dir / f"{model_dir.name}.onnx")
     det = manifest.detector
     scored = {name: [smoothed_scores(stream_scores(model, e), det) for e in streams]
-              for name, streams in [*neg_streams.items(), ("music/openclonk", music_streams)]
+              for name, streams in neg_streams.items()
               if name != folder.name}  # each stream scored once, by source
-    by_kind = {"speech": [s for name, ss in scored.items() if name != "music/openclonk"
+    by_kind = {"speech": [s for name, ss in scored.items() if name != MUSIC_SOURCE
                           for s in ss],
-               "music": scored["music/openclonk"]}
+               "music": scored[MUSIC_SOURCE]}
     negs = [s for streams in by_kind.values() for s in streams]
     hours = hours_of(negs)
     clean = positive_peaks(model, det, heldout, backgrounds=None, seed=1)
@@ -334,35 +365,22 @@ def main() -> None:
     extra = json.loads(args.config)
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
 
-    bass = sorted((args.data_dir / "negative" / "corpus" / "bass").rglob("*.flac"))
-    if not bass:
-        sys.exit("corpus/bass is missing: run `wakebuilder corpus fetch` first")
-    cache = args.out / "eval_cache"
-    neg_streams = {EVAL_SOURCE: eval_embeddings("corpus_bass", bass, cache)}
+    neg_streams = eval_negatives(args.data_dir, args.out)
     negative_dir = args.data_dir / "negative"
     unseen_bass = None if args.bass_in_heldout == "none" else eval_embeddings(
         "corpus_bass_part1of2",
-        [f for f in bass if file_part(EVAL_SOURCE, f.relative_to(negative_dir).as_posix(), 2)
-         == 1], cache)
-    for folder in [*WORDS.values(), *OTHER_NEGATIVES]:
-        neg_streams[folder.name] = eval_embeddings(
-            f"dev_{folder.name}", sorted(folder.glob("*.wav")), cache)
-    music_streams = music_embeddings(args.out, cache)
-    rng = np.random.default_rng(123)
-    backgrounds = [decode_audio(p) for p in sorted(NOISES.glob("*.wav"))]
-    backgrounds += [generate_music(30 * SAMPLE_RATE, rng) for _ in range(3)]
+        [f for f in sorted((negative_dir / "corpus" / "bass").rglob("*.flac"))
+         if file_part(EVAL_SOURCE, f.relative_to(negative_dir).as_posix(), 2) == 1],
+        args.out / "eval_cache")
+    backgrounds = noise_backgrounds()
 
     seeds = args.train_seeds or [args.seed if args.train_seed is None else args.train_seed]
     results = []
     for word in args.words:
-        folder = WORDS[word]
-        files = sorted(folder.glob("*.wav"))
-        order = np.random.default_rng(args.seed).permutation(len(files))
-        enrol = [files[i] for i in order[:args.enrol]]
-        heldout = [files[i] for i in order[args.enrol:]]
+        enrol, heldout = enrolment_split(word, args.seed, args.enrol)
         for train_seed in seeds:
-            row = evaluate_word(word, folder, enrol, heldout, train_seed, args, extra,
-                                neg_streams, music_streams, backgrounds, unseen_bass)
+            row = evaluate_word(word, WORDS[word], enrol, heldout, train_seed, args, extra,
+                                neg_streams, backgrounds, unseen_bass)
             results.append(row)
             print(json.dumps(row), flush=True)
 

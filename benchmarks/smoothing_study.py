@@ -27,9 +27,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dev_benchmark as db  # noqa: E402
 
-from wakebuilder.audio.format import SAMPLE_RATE  # noqa: E402
-from wakebuilder.audio.io import decode_audio  # noqa: E402
-from wakebuilder.augment.music import generate_music  # noqa: E402
 from wakebuilder.detection.evaluate import choose_threshold, frr, smoothed_scores  # noqa: E402
 from wakebuilder.detection.model import WakeModel  # noqa: E402
 from wakebuilder.modelstore.manifest import ModelManifest  # noqa: E402
@@ -54,25 +51,15 @@ def main() -> None:
     args = ap.parse_args()
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
 
-    rng = np.random.default_rng(123)  # as dev_benchmark.main draws its backgrounds
-    backgrounds = [decode_audio(p) for p in sorted(db.NOISES.glob("*.wav"))]
-    backgrounds += [generate_music(30 * SAMPLE_RATE, rng) for _ in range(3)]
+    backgrounds = db.noise_backgrounds()
     rules: list[tuple[str, int]] = [("mean", k) for k in args.ks]
     rules += [("min", k) for k in args.ks if k > 1]
     rows = []
     for out in args.outs:
-        cache = out / "eval_cache"
-        bass = sorted((args.data_dir / "negative" / "corpus" / "bass").rglob("*.flac"))
-        neg = {db.EVAL_SOURCE: db.eval_embeddings("corpus_bass", bass, cache)}
-        for folder in [*db.WORDS.values(), *db.OTHER_NEGATIVES]:
-            neg[folder.name] = db.eval_embeddings(f"dev_{folder.name}",
-                                                  sorted(folder.glob("*.wav")), cache)
-        neg["music/openclonk"] = db.music_embeddings(out, cache)
+        neg = db.eval_negatives(args.data_dir, out)
         for r in json.loads((out / "dev_benchmark.json").read_text())["results"]:
             folder = db.WORDS[r["word"]]
-            files = sorted(folder.glob("*.wav"))
-            order = np.random.default_rng(args.seed).permutation(len(files))
-            heldout = [files[i] for i in order[args.enrol:]]
+            _, heldout = db.enrolment_split(r["word"], args.seed, args.enrol)
             mdir = out / "models" / r["model_id"]
             manifest = ModelManifest.model_validate_json(
                 (mdir / f"{mdir.name}.json").read_text())
